@@ -1,0 +1,14 @@
+# BackOps Procurement — see README.md
+.PHONY: run test bench setup
+
+run:    ## set up, create or reuse the demo database, start Odoo on 127.0.0.1:8069
+	@bash scripts/backops.sh run
+
+test:   ## set up, run the whole test suite on a fresh database
+	@bash scripts/backops.sh test
+
+bench:  ## set up, run the benchmarks under bench/
+	@bash scripts/backops.sh bench
+
+setup:  ## install what is missing, nothing else
+	@bash scripts/backops.sh setup

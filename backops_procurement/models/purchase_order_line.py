@@ -1,0 +1,191 @@
+from collections import defaultdict
+
+from odoo import _, api, fields, models
+from odoo.exceptions import ValidationError
+from odoo.tools import float_compare
+
+
+class PurchaseOrderLine(models.Model):
+    _inherit = "purchase.order.line"
+
+    procurement_allocation_ids = fields.One2many(
+        "backops.procurement.allocation",
+        "purchase_line_id",
+        string="Allocations",
+        help="Needs (sale order lines) this line covers, with the quantity of each.",
+    )
+    procurement_sale_line_ids = fields.Many2many(
+        "sale.order.line",
+        string="Needs Covered",
+        compute="_compute_procurement_allocated_qty",
+    )
+    procurement_allocated_qty = fields.Float(
+        string="Allocated",
+        compute="_compute_procurement_allocated_qty",
+        digits="Product Unit of Measure",
+        help="Quantity of this line allocated to needs, in the line's unit of measure.",
+    )
+
+    @api.depends("procurement_allocation_ids.purchase_uom_qty")
+    def _compute_procurement_allocated_qty(self):
+        for line in self:
+            allocations = line.procurement_allocation_ids
+            line.procurement_sale_line_ids = allocations.sale_line_id
+            line.procurement_allocated_qty = sum(allocations.mapped("purchase_uom_qty"))
+
+    # ------------------------------------------------------------------
+    # Consistency between the line's quantity and its allocations
+    # ------------------------------------------------------------------
+    def _manual_allocated_qty(self):
+        """Return {line id: quantity allocated by hand, in the line's unit}."""
+        if not self:
+            return {}
+        groups = self.env["backops.procurement.allocation"].sudo()._read_group(
+            [("purchase_line_id", "in", self.ids), ("is_automatic", "=", False)],
+            ["purchase_line_id"],
+            ["purchase_uom_qty:sum"],
+        )
+        return {line.id: qty for line, qty in groups}
+
+    def _check_procurement_allocated_qty(self):
+        manual = self._manual_allocated_qty()
+        for line in self:
+            allocated = manual.get(line.id, 0.0)
+            if float_compare(allocated, line.product_qty, precision_rounding=line.product_uom.rounding) > 0:
+                raise ValidationError(
+                    _(
+                        "%(order)s: the line %(product)s orders %(qty)s %(uom)s but %(allocated)s %(uom)s "
+                        "are allocated to needs. Lower the allocations first (Line Item Editor) "
+                        "or order more.",
+                        order=line.order_id.name,
+                        product=line.product_id.display_name,
+                        qty=line.product_qty,
+                        allocated=allocated,
+                        uom=line.product_uom.name,
+                    )
+                )
+
+    def _get_procured_sale_lines(self):
+        """Sale lines Odoo itself procured with each line: ``{line id: {sale line:
+        quantity in the line's unit, or None for all of it}}``. Service-to-purchase
+        and dropship lines carry ``sale_line_id``; make-to-order lines reach the sale
+        lines through the customer moves they feed (``move_dest_ids``), possibly
+        several steps down and for several sale orders."""
+        result = {}
+        for line in self:
+            if line.sale_line_id:
+                result[line.id] = {line.sale_line_id: None}
+                continue
+            quantities = defaultdict(float)
+            seen = set()
+            moves = line.move_dest_ids
+            while moves:
+                next_moves = moves.browse()
+                for move in moves:
+                    if move.id in seen or move.state == "cancel":
+                        continue
+                    seen.add(move.id)
+                    if move.sale_line_id:
+                        quantities[move.sale_line_id] += move.product_uom._compute_quantity(
+                            move.product_uom_qty, line.product_uom, round=False
+                        )
+                    else:
+                        next_moves |= move.move_dest_ids
+                moves = next_moves
+            result[line.id] = quantities
+        return result
+
+    def _sync_automatic_allocations(self):
+        """Keep the allocations of the sale lines Odoo procured with each line (see
+        ``_get_procured_sale_lines``) within what the buyer's own allocations leave
+        of the line's quantity."""
+        if self.env.context.get("backops_syncing_allocations"):
+            return
+        lines = self.exists()
+        if not lines:
+            return
+        # sudo: Odoo links sale and purchase lines whatever the user's rights
+        # (procurements run as superuser); these allocations only mirror that link.
+        Allocation = (
+            self.env["backops.procurement.allocation"]
+            .sudo()
+            .with_context(backops_syncing_allocations=True)
+        )
+        allocations = Allocation.search([("purchase_line_id", "in", lines.ids)])
+        automatic = {}
+        manual_pairs = set()
+        for allocation in allocations:
+            key = (allocation.purchase_line_id.id, allocation.sale_line_id.id)
+            if allocation.is_automatic:
+                automatic[key] = allocation
+            else:
+                manual_pairs.add(key)
+        manual_qty = lines._manual_allocated_qty()
+        procured = lines._get_procured_sale_lines()
+
+        targets = {}
+        for line in lines:
+            if line.display_type:
+                continue
+            rounding = line.product_uom.rounding
+            available = line.product_qty - manual_qty.get(line.id, 0.0)
+            for sale_line, quantity in sorted(procured[line.id].items(), key=lambda item: item[0].id):
+                eligible = (
+                    sale_line.product_id == line.product_id
+                    and sale_line.product_uom.category_id == line.product_uom.category_id
+                    and (line.id, sale_line.id) not in manual_pairs
+                )
+                quantity = available if quantity is None else min(quantity, available)
+                if not eligible or float_compare(quantity, 0.0, precision_rounding=rounding) <= 0:
+                    continue
+                available -= quantity
+                targets[(line.id, sale_line.id)] = line.product_uom._compute_quantity(
+                    quantity, sale_line.product_uom, round=False
+                )
+
+        Allocation.browse(
+            [allocation.id for key, allocation in automatic.items() if key not in targets]
+        ).unlink()
+        to_create = []
+        for (line_id, sale_line_id), quantity in targets.items():
+            allocation = automatic.get((line_id, sale_line_id))
+            if not allocation:
+                to_create.append(
+                    {
+                        "sale_line_id": sale_line_id,
+                        "purchase_line_id": line_id,
+                        "quantity": quantity,
+                        "is_automatic": True,
+                    }
+                )
+            elif float_compare(
+                allocation.quantity, quantity, precision_rounding=allocation.sale_line_id.product_uom.rounding
+            ):
+                allocation.quantity = quantity
+        Allocation.create(to_create)
+
+    # ------------------------------------------------------------------
+    # CRUD
+    # ------------------------------------------------------------------
+    @api.model_create_multi
+    def create(self, vals_list):
+        lines = super().create(vals_list)
+        lines.filtered(lambda line: line.sale_line_id or line.move_dest_ids)._sync_automatic_allocations()
+        return lines
+
+    def write(self, vals):
+        res = super().write(vals)
+        if vals.keys() & {"product_qty", "product_uom", "product_id", "sale_line_id", "move_dest_ids"}:
+            lines = self.filtered(
+                lambda line: line.sale_line_id or line.move_dest_ids or line.procurement_allocation_ids
+            )
+            lines._sync_automatic_allocations()
+            lines.procurement_allocation_ids._check_lines()
+            lines._check_procurement_allocated_qty()
+        return res
+
+    def unlink(self):
+        # through the ORM (not only ON DELETE CASCADE) so that the needs'
+        # statuses are recomputed in the same transaction
+        self.procurement_allocation_ids.with_context(backops_syncing_allocations=True).unlink()
+        return super().unlink()

@@ -1,0 +1,132 @@
+from collections import defaultdict
+
+from odoo import _, api, fields, models
+from odoo.osv import expression
+
+from .sale_order_line import PROCUREMENT_STATUSES
+
+# a sale order's summary is the most urgent status among its needs
+SUMMARY_PRIORITY = ["needs_order", "short", "excess", "on_order"]
+
+
+class SaleOrder(models.Model):
+    _inherit = "sale.order"
+
+    procurement_need_count = fields.Integer(string="Needs", compute="_compute_procurement_counts")
+    procurement_needs_order_count = fields.Integer(
+        string="Needs Order", compute="_compute_procurement_counts"
+    )
+    procurement_short_count = fields.Integer(string="Short", compute="_compute_procurement_counts")
+    procurement_on_order_count = fields.Integer(
+        string="On Order", compute="_compute_procurement_counts"
+    )
+    procurement_excess_count = fields.Integer(string="Excess", compute="_compute_procurement_counts")
+    procurement_summary = fields.Selection(
+        PROCUREMENT_STATUSES,
+        string="Procurement",
+        compute="_compute_procurement_counts",
+        search="_search_procurement_summary",
+        help="The most urgent ordering status among the order's needs: Needs Order, "
+        "then Short, then Excess; On Order when every need is exactly covered.",
+    )
+
+    @api.depends("order_line.procurement_status")
+    def _compute_procurement_counts(self):
+        counts = defaultdict(lambda: dict.fromkeys(SUMMARY_PRIORITY, 0))
+        stored = self.filtered("id")
+        if stored:
+            groups = self.env["sale.order.line"]._read_group(
+                [("order_id", "in", stored.ids), ("procurement_status", "!=", False)],
+                ["order_id", "procurement_status"],
+                ["__count"],
+            )
+            for order, status, count in groups:
+                counts[order.id][status] = count
+        for order in self - stored:
+            for line in order.order_line:
+                if line.procurement_status:
+                    counts[order.id][line.procurement_status] += 1
+        for order in self:
+            order_counts = counts[order.id]
+            order.procurement_needs_order_count = order_counts["needs_order"]
+            order.procurement_short_count = order_counts["short"]
+            order.procurement_on_order_count = order_counts["on_order"]
+            order.procurement_excess_count = order_counts["excess"]
+            order.procurement_need_count = sum(order_counts.values())
+            order.procurement_summary = next(
+                (status for status in SUMMARY_PRIORITY if order_counts[status]), False
+            )
+
+    def _search_procurement_summary(self, operator, value):
+        if operator not in ("=", "!=", "in", "not in"):
+            raise NotImplementedError(_("Unsupported search on the procurement summary."))
+        values = [value] if operator in ("=", "!=") else list(value)
+        domains = []
+        for status in values:
+            if not status:
+                domains.append([("id", "not in", self._orders_with_status(SUMMARY_PRIORITY))])
+                continue
+            more_urgent = SUMMARY_PRIORITY[: SUMMARY_PRIORITY.index(status)]
+            domain = [("id", "in", self._orders_with_status([status]))]
+            if more_urgent:
+                domain.append(("id", "not in", self._orders_with_status(more_urgent)))
+            domains.append(domain)
+        domain = expression.OR(domains) if domains else expression.FALSE_DOMAIN
+        if operator in ("!=", "not in"):
+            domain = ["!"] + expression.normalize_domain(domain)
+        return domain
+
+    def _orders_with_status(self, statuses):
+        """Subquery of the sale orders having a need in one of ``statuses``."""
+        return self.env["sale.order.line"].sudo()._search(
+            [("procurement_status", "in", statuses)]
+        ).subselect("order_id")
+
+    # ------------------------------------------------------------------
+    # Purchase orders covering the needs (extends sale_purchase)
+    # ------------------------------------------------------------------
+    @api.depends("order_line.procurement_allocation_ids.purchase_order_id")
+    def _compute_purchase_order_count(self):
+        return super()._compute_purchase_order_count()
+
+    def _get_purchase_orders(self):
+        return super()._get_purchase_orders() | self.order_line.procurement_allocation_ids.purchase_order_id
+
+    def _activity_cancel_on_purchase(self):
+        """Tell the buyers of RFQs/POs covering needs of cancelled orders, as Odoo does
+        for the purchase lines it generated."""
+        super()._activity_cancel_on_purchase()
+        allocations = self.env["backops.procurement.allocation"].search(
+            [
+                ("sale_order_id", "in", self.ids),
+                ("is_automatic", "=", False),
+                ("purchase_line_id.state", "!=", "cancel"),
+            ]
+        )
+        # Odoo already warned the orders holding lines it generated for these sales
+        warned = self.env["purchase.order.line"].search(
+            [("sale_line_id", "in", self.order_line.ids), ("state", "!=", "cancel")]
+        ).order_id
+        sale_lines_by_purchase = defaultdict(lambda: self.env["sale.order.line"])
+        for allocation in allocations:
+            if allocation.purchase_order_id not in warned:
+                sale_lines_by_purchase[allocation.purchase_order_id] |= allocation.sale_line_id
+        for purchase_order, sale_lines in sale_lines_by_purchase.items():
+            purchase_order._activity_schedule_with_view(
+                "mail.mail_activity_data_warning",
+                user_id=purchase_order.user_id.id or self.env.uid,
+                views_or_xmlid="sale_purchase.exception_purchase_on_sale_cancellation",
+                render_context={
+                    "sale_orders": sale_lines.order_id,
+                    "sale_order_lines": sale_lines,
+                },
+            )
+
+    # ------------------------------------------------------------------
+    # Actions
+    # ------------------------------------------------------------------
+    def action_view_procurement_needs(self):
+        action = self.env["ir.actions.act_window"]._for_xml_id("backops_procurement.action_procurement_needs")
+        action["domain"] = [("order_id", "in", self.ids), ("procurement_status", "!=", False)]
+        action["context"] = {"group_by": ["procurement_section"]}
+        return action

@@ -1,0 +1,227 @@
+from odoo import _, api, fields, models
+from odoo.tools import SQL, float_compare
+
+PROCUREMENT_STATUSES = [
+    ("needs_order", "Needs Order"),
+    ("short", "Short"),
+    ("on_order", "On Order"),
+    ("excess", "Excess"),
+]
+
+
+def procurement_status(need_qty, allocated_qty, rounding):
+    """Ordering status of a need from its quantity and what RFQs/POs cover."""
+    if float_compare(allocated_qty, 0.0, precision_rounding=rounding) <= 0:
+        return "needs_order"
+    comparison = float_compare(allocated_qty, need_qty, precision_rounding=rounding)
+    if comparison < 0:
+        return "short"
+    return "excess" if comparison > 0 else "on_order"
+
+
+class SaleOrderLine(models.Model):
+    _inherit = "sale.order.line"
+
+    procurement_allocation_ids = fields.One2many(
+        "backops.procurement.allocation",
+        "sale_line_id",
+        string="Allocations",
+        help="RFQ/PO lines covering this need, with the quantity each covers.",
+    )
+    procurement_allocated_qty = fields.Float(
+        string="Allocated",
+        compute="_compute_procurement_status",
+        store=True,
+        digits="Product Unit of Measure",
+        help="Quantity covered by RFQs and purchase orders that are not cancelled, "
+        "in this line's unit of measure.",
+    )
+    procurement_remaining_qty = fields.Float(
+        string="To Order",
+        compute="_compute_procurement_status",
+        store=True,
+        digits="Product Unit of Measure",
+        help="Quantity of the need that no RFQ or purchase order covers yet.",
+    )
+    procurement_status = fields.Selection(
+        PROCUREMENT_STATUSES,
+        string="Ordering Status",
+        compute="_compute_procurement_status",
+        store=True,
+        index=True,
+        help="Needs Order: nothing allocated; Short: less than the need; On Order: "
+        "exactly the need; Excess: more than the need. Empty when the line is not a "
+        "need (not confirmed, or product not subject to procurement).",
+    )
+    procurement_section = fields.Char(
+        string="Section",
+        compute="_compute_procurement_section",
+        store=True,
+        help="Section of the sale order this line belongs to.",
+    )
+
+    @api.depends(
+        "display_type",
+        "state",
+        "product_id.subject_to_procurement",
+        "product_uom_qty",
+        "product_uom",
+        "procurement_allocation_ids.quantity",
+        "procurement_allocation_ids.purchase_line_id.order_id.state",
+    )
+    def _compute_procurement_status(self):
+        stored = self.filtered("id")
+        for line in self - stored:
+            line._set_procurement_values_from_cache()
+        if stored:
+            stored._update_procurement_values()
+
+    def _is_procurement_need(self):
+        self.ensure_one()
+        return bool(
+            not self.display_type and self.state == "sale" and self.product_id.subject_to_procurement
+        )
+
+    def _set_procurement_values_from_cache(self):
+        """Compute for records that are not in the database yet (forms)."""
+        self.ensure_one()
+        allocated = sum(
+            allocation.quantity
+            for allocation in self.procurement_allocation_ids
+            if allocation.purchase_line_id.order_id.state != "cancel"
+        )
+        is_need = self._is_procurement_need()
+        rounding = self.product_uom.rounding or 0.01
+        self.procurement_allocated_qty = allocated
+        self.procurement_remaining_qty = max(self.product_uom_qty - allocated, 0.0) if is_need else 0.0
+        self.procurement_status = (
+            procurement_status(self.product_uom_qty, allocated, rounding) if is_need else False
+        )
+
+    def _update_procurement_values(self):
+        """Set the procurement quantities and status of stored lines with one query to
+        read and one to write, whatever their number: the ORM's flush would write them
+        a hundred rows per query, and statuses must stay cheap for tens of thousands
+        of needs. The dependencies are declared on the compute, so the ORM still decides
+        what to recompute and when."""
+        env = self.env
+        env["backops.procurement.allocation"].flush_model(["sale_line_id", "purchase_line_id", "quantity"])
+        env["purchase.order.line"].flush_model(["order_id"])
+        env["purchase.order"].flush_model(["state"])
+        env["product.product"].flush_model(["product_tmpl_id"])
+        env["product.template"].flush_model(["subject_to_procurement"])
+        env["uom.uom"].flush_model(["rounding"])
+        self.flush_recordset(["display_type", "state", "product_id", "product_uom", "product_uom_qty"])
+
+        env.cr.execute(SQL(
+            """
+            SELECT sol.id,
+                   sol.display_type IS NULL AND sol.state = 'sale'
+                       AND COALESCE(tmpl.subject_to_procurement, FALSE),
+                   COALESCE(sol.product_uom_qty, 0),
+                   COALESCE(uom.rounding, 0.01),
+                   COALESCE(alloc.quantity, 0),
+                   sol.procurement_allocated_qty,
+                   sol.procurement_remaining_qty,
+                   sol.procurement_status
+              FROM sale_order_line sol
+         LEFT JOIN product_product product ON product.id = sol.product_id
+         LEFT JOIN product_template tmpl ON tmpl.id = product.product_tmpl_id
+         LEFT JOIN uom_uom uom ON uom.id = sol.product_uom
+         LEFT JOIN (
+                SELECT alloc.sale_line_id, SUM(alloc.quantity) AS quantity
+                  FROM backops_procurement_allocation alloc
+                  JOIN purchase_order_line pol ON pol.id = alloc.purchase_line_id
+                  JOIN purchase_order po ON po.id = pol.order_id
+                 WHERE alloc.sale_line_id = ANY(%(ids)s) AND po.state != 'cancel'
+              GROUP BY alloc.sale_line_id
+              ) alloc ON alloc.sale_line_id = sol.id
+             WHERE sol.id = ANY(%(ids)s)
+            """,
+            ids=list(self.ids),
+        ))
+        values = {}
+        changed_ids, changed_allocated, changed_remaining, changed_status = [], [], [], []
+        for line_id, is_need, need, rounding, allocated, old_allocated, old_remaining, old_status in env.cr.fetchall():
+            need, allocated = float(need), float(allocated)
+            remaining = max(need - allocated, 0.0) if is_need else 0.0
+            status = procurement_status(need, allocated, float(rounding)) if is_need else None
+            values[line_id] = (allocated, remaining, status or False)
+            if (
+                status != old_status
+                or old_allocated is None
+                or float(old_allocated) != allocated
+                or float(old_remaining or 0.0) != remaining
+            ):
+                changed_ids.append(line_id)
+                changed_allocated.append(allocated)
+                changed_remaining.append(remaining)
+                changed_status.append(status)
+        if changed_ids:
+            env.cr.execute(SQL(
+                """
+                UPDATE sale_order_line sol
+                   SET procurement_allocated_qty = new.allocated,
+                       procurement_remaining_qty = new.remaining,
+                       procurement_status = new.status
+                  FROM unnest(%s::int[], %s::numeric[], %s::numeric[], %s::varchar[])
+                       AS new(id, allocated, remaining, status)
+                 WHERE sol.id = new.id
+                """,
+                changed_ids, changed_allocated, changed_remaining, changed_status,
+            ))
+        lines = self.browse(values)
+        cache = env.cache
+        for index, fname in enumerate(
+            ("procurement_allocated_qty", "procurement_remaining_qty", "procurement_status")
+        ):
+            cache.update(lines, self._fields[fname], [values[line.id][index] for line in lines])
+
+    @api.depends("order_id.order_line.display_type", "order_id.order_line.sequence", "order_id.order_line.name")
+    def _compute_procurement_section(self):
+        sections = {}
+        for order in self.order_id:
+            section = False
+            for line in order.order_line.sorted(lambda l: (l.sequence, l._origin.id or 0)):
+                if line.display_type == "line_section":
+                    section = line.name
+                sections[line.id] = section
+        for line in self:
+            line.procurement_section = sections.get(line.id, False)
+
+    # ------------------------------------------------------------------
+    # CRUD: allocations follow the need's unit; they refuse another product
+    # ------------------------------------------------------------------
+    def write(self, vals):
+        old_uoms = {}
+        if "product_uom" in vals:
+            old_uoms = {
+                line.id: line.product_uom
+                for line in self
+                if line.procurement_allocation_ids and line.product_uom.id != vals["product_uom"]
+            }
+        res = super().write(vals)
+        if vals.keys() & {"product_id", "product_uom"}:
+            lines = self.filtered("procurement_allocation_ids")
+            lines.browse(old_uoms)._convert_allocations_from(old_uoms)
+            lines.procurement_allocation_ids.purchase_line_id._sync_automatic_allocations()
+            lines.procurement_allocation_ids.filtered(lambda a: not a.is_automatic)._check_lines()
+        return res
+
+    def _convert_allocations_from(self, old_uoms):
+        """Express the allocations of lines whose unit changed in the new unit."""
+        for line in self:
+            if old_uoms[line.id].category_id != line.product_uom.category_id:
+                continue  # refused by the allocations' own check
+            for allocation in line.procurement_allocation_ids.with_context(backops_syncing_allocations=True):
+                allocation.quantity = old_uoms[line.id]._compute_quantity(
+                    allocation.quantity, line.product_uom, round=False
+                )
+
+    # ------------------------------------------------------------------
+    # Actions
+    # ------------------------------------------------------------------
+    def action_view_procurement_purchase_orders(self):
+        return self.procurement_allocation_ids.purchase_order_id._get_records_action(
+            name=_("Purchase Orders")
+        )

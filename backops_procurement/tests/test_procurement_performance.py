@@ -1,0 +1,88 @@
+from odoo import Command
+from odoo.tests import tagged
+
+from .common import ProcurementCommon
+
+
+@tagged("post_install", "-at_install")
+class TestProcurementStatusQueries(ProcurementCommon):
+    """Statuses are recomputed in batch: the number of queries does not grow with
+    the number of needs."""
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        # a service keeps stock moves out of the way: only procurement is measured
+        cls.service = cls._create_product(
+            "Crowd Barrier Hire", sellers=[(cls.vendor_a, 5.0)], type="service"
+        )
+
+    def _needs_on_one_rfq(self, count, product=None):
+        product = product or self.service
+        orders = self.env["sale.order"].create(
+            [
+                {
+                    "partner_id": self.customer.id,
+                    "order_line": [Command.create({"product_id": product.id, "product_uom_qty": 2})],
+                }
+                for _ in range(count)
+            ]
+        )
+        orders.action_confirm()
+        needs = orders.order_line
+        rfq = self._create_rfq(self.vendor_a, [(product, 2 * count)])
+        self.env["backops.procurement.allocation"].create(
+            [{"sale_line_id": need.id, "purchase_line_id": rfq.order_line.id, "quantity": 2} for need in needs]
+        )
+        self.assertEqual(set(needs.mapped("procurement_status")), {"on_order"})
+        self.env.invalidate_all()
+        return needs, rfq
+
+    def _count_queries(self, function):
+        self.env.flush_all()
+        before = self.env.cr.sql_log_count
+        function()
+        self.env.flush_all()
+        return self.env.cr.sql_log_count - before
+
+    def _recompute(self, needs):
+        fields = [needs._fields[name] for name in ("procurement_status", "procurement_allocated_qty")]
+        for field in fields:
+            self.env.add_to_compute(field, needs)
+
+    def test_recompute_queries_do_not_grow(self):
+        small, _rfq = self._needs_on_one_rfq(10)
+        large, _rfq = self._needs_on_one_rfq(1000)
+        small_count = self._count_queries(lambda: self._recompute(small))
+        large_count = self._count_queries(lambda: self._recompute(large))
+        self.assertLessEqual(large_count, small_count)
+        self.assertLessEqual(small_count, 4)
+
+    def test_cancel_and_reset_queries_do_not_grow(self):
+        small, small_rfq = self._needs_on_one_rfq(10)
+        large, large_rfq = self._needs_on_one_rfq(1000)
+
+        def cancel(rfq):
+            return lambda: rfq.write({"state": "cancel"})
+
+        def reset(rfq):
+            return lambda: rfq.write({"state": "draft"})
+
+        small_cancel = self._count_queries(cancel(small_rfq))
+        large_cancel = self._count_queries(cancel(large_rfq))
+        self.assertEqual(set(large.mapped("procurement_status")), {"needs_order"})
+        self.assertLessEqual(large_cancel, small_cancel)
+        small_reset = self._count_queries(reset(small_rfq))
+        large_reset = self._count_queries(reset(large_rfq))
+        self.assertEqual(set(large.mapped("procurement_status")), {"on_order"})
+        self.assertLessEqual(large_reset, small_reset)
+
+    def test_product_flag_queries_do_not_grow(self):
+        fence = self._create_product("Fence Panel", sellers=[(self.vendor_a, 3.0)], type="service")
+        small, _rfq = self._needs_on_one_rfq(10, fence)
+        large, _rfq = self._needs_on_one_rfq(1000)
+        small_count = self._count_queries(lambda: fence.write({"subject_to_procurement": False}))
+        large_count = self._count_queries(lambda: self.service.write({"subject_to_procurement": False}))
+        self.assertFalse(any(small.mapped("procurement_status")))
+        self.assertFalse(any(large.mapped("procurement_status")))
+        self.assertLessEqual(large_count, small_count)

@@ -1,0 +1,224 @@
+#!/usr/bin/env bash
+# BackOps Procurement development helper: set-up, demo server, tests, benchmarks.
+#
+#   scripts/backops.sh setup    install what is missing (system packages, Odoo, venv)
+#   scripts/backops.sh run      set up, create or reuse the demo database, start Odoo
+#   scripts/backops.sh test     set up, fresh test database, pytest-odoo, drop it
+#   scripts/backops.sh bench    set up, run every benchmark under bench/
+#   scripts/backops.sh odoo ... run odoo-bin with the project's configuration
+#
+# Environment:
+#   ODOO_SRC        Odoo 18.0 source tree (default: $XDG_DATA_HOME/backops-procurement/odoo-18.0,
+#                   downloaded from the official nightly build when missing)
+#   ODOO_URL        where to download Odoo 18.0 from
+#   BACKOPS_VENV    virtualenv to use (default: .venv in the repository)
+#   PYTHON          interpreter used to create the virtualenv (3.10 to 3.12)
+#   BACKOPS_DEMO_DB / BACKOPS_TEST_DB / BACKOPS_BENCH_DB   database names
+#   BACKOPS_HTTP_PORT   port of `run` (default 8069)
+#   PGHOST, PGPORT, PGUSER, PGPASSWORD   where PostgreSQL is (libpq defaults otherwise)
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+ADDON=backops_procurement
+DATA_HOME=${XDG_DATA_HOME:-$HOME/.local/share}
+ODOO_SRC=${ODOO_SRC:-$DATA_HOME/backops-procurement/odoo-18.0}
+ODOO_URL=${ODOO_URL:-https://nightly.odoo.com/18.0/nightly/src/odoo_18.0.latest.tar.gz}
+VENV=${BACKOPS_VENV:-$ROOT/.venv}
+PYTHON=${PYTHON:-python3}
+STATE=$ROOT/.backops
+CONF=$STATE/odoo.conf
+DEMO_DB=${BACKOPS_DEMO_DB:-backops_demo}
+TEST_DB=${BACKOPS_TEST_DB:-backops_test}
+BENCH_DB=${BACKOPS_BENCH_DB:-backops_bench}
+HTTP_PORT=${BACKOPS_HTTP_PORT:-8069}
+
+# Debian packages the set-up needs: headers to build psycopg2 and python-ldap,
+# the PostgreSQL client, wkhtmltopdf for PDF reports, a compiler.
+DEB_PACKAGES=(build-essential libpq-dev libldap2-dev libsasl2-dev postgresql-client wkhtmltopdf curl)
+
+say() { printf '\033[1m==> %s\033[0m\n' "$*"; }
+die() { printf 'error: %s\n' "$*" >&2; exit 1; }
+
+# --------------------------------------------------------------------------
+# System packages
+# --------------------------------------------------------------------------
+system_packages() {
+    if [ -r /etc/debian_version ] && command -v dpkg-query >/dev/null; then
+        local missing=() pkg
+        for pkg in "${DEB_PACKAGES[@]}"; do
+            dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q 'install ok installed' \
+                || missing+=("$pkg")
+        done
+        [ ${#missing[@]} -eq 0 ] && return 0
+        if [ "$(id -u)" -eq 0 ]; then
+            say "Installing system packages: ${missing[*]}"
+            export DEBIAN_FRONTEND=noninteractive
+            apt-get update -qq
+            apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+        else
+            die "missing system packages; run: sudo apt-get install -y ${missing[*]}"
+        fi
+    else
+        local missing=()
+        command -v pg_config >/dev/null || missing+=("PostgreSQL client and headers (pg_config)")
+        command -v wkhtmltopdf >/dev/null || missing+=("wkhtmltopdf")
+        command -v cc >/dev/null || missing+=("a C compiler")
+        [ -e /usr/include/ldap.h ] || [ -e /usr/local/include/ldap.h ] || missing+=("OpenLDAP headers (ldap.h)")
+        [ -e /usr/include/sasl/sasl.h ] || [ -e /usr/local/include/sasl/sasl.h ] || missing+=("Cyrus SASL headers (sasl/sasl.h)")
+        [ ${#missing[@]} -eq 0 ] || die "install these first: ${missing[*]}
+  (Fedora: sudo dnf install -y gcc postgresql-devel openldap-devel cyrus-sasl-devel wkhtmltopdf;
+   macOS: brew install postgresql openldap cyrus-sasl wkhtmltopdf)"
+    fi
+}
+
+# --------------------------------------------------------------------------
+# Odoo 18.0 source
+# --------------------------------------------------------------------------
+odoo_source() {
+    if [ -f "$ODOO_SRC/odoo/release.py" ]; then
+        grep -q "^version_info = (18, 0," "$ODOO_SRC/odoo/release.py" \
+            || die "$ODOO_SRC is not an Odoo 18.0 source tree (set ODOO_SRC)"
+        return 0
+    fi
+    [ -e "$ODOO_SRC" ] && [ -n "$(ls -A "$ODOO_SRC" 2>/dev/null)" ] \
+        && die "$ODOO_SRC exists but holds no Odoo source; empty it or set ODOO_SRC"
+    say "Downloading Odoo 18.0 into $ODOO_SRC"
+    mkdir -p "$ODOO_SRC"
+    local tmp
+    tmp=$(mktemp -d)
+    # shellcheck disable=SC2064
+    trap "rm -rf '$tmp'" RETURN
+    curl -fSL --retry 3 -o "$tmp/odoo.tar.gz" "$ODOO_URL" \
+        || { rmdir "$ODOO_SRC" 2>/dev/null || true; die "could not download $ODOO_URL; download Odoo 18.0 yourself and set ODOO_SRC"; }
+    tar -xzf "$tmp/odoo.tar.gz" -C "$ODOO_SRC" --strip-components=1
+    [ -f "$ODOO_SRC/odoo/release.py" ] || die "the archive from $ODOO_URL holds no Odoo source"
+}
+
+# --------------------------------------------------------------------------
+# Virtualenv with Odoo and its requirements
+# --------------------------------------------------------------------------
+python_env() {
+    if [ ! -x "$VENV/bin/python" ]; then
+        command -v "$PYTHON" >/dev/null || die "$PYTHON not found; set PYTHON to a Python 3.10-3.12 interpreter"
+        "$PYTHON" -c 'import sys; sys.exit(not ((3, 10) <= sys.version_info[:2] <= (3, 12)))' \
+            || die "Odoo 18.0 needs Python 3.10 to 3.12; set PYTHON to one"
+        say "Creating virtualenv $VENV"
+        "$PYTHON" -m venv "$VENV"
+    fi
+    local stamp want
+    want=$(cat "$ODOO_SRC/requirements.txt" "$ROOT"/requirements/*.txt | sha256sum | cut -c1-16)
+    stamp=$VENV/.backops-$want
+    if [ -f "$stamp" ] && "$VENV/bin/python" -c 'import odoo, pytest_odoo' 2>/dev/null; then
+        return 0
+    fi
+    local pip=("$VENV/bin/python" -m pip --disable-pip-version-check)
+    say "Installing Odoo 18.0 and its requirements into $VENV"
+    # --build-constraint needs pip >= 25.3
+    "${pip[@]}" install -q --upgrade 'pip>=25.3' wheel
+    "${pip[@]}" install -q --build-constraint "$ROOT/requirements/build-constraints.txt" \
+        -r "$ODOO_SRC/requirements.txt"
+    # compat mode: a plain path entry, so that `import odoo` keeps working next to
+    # editable addons and Odoo's namespace packages (odoo.addons.*)
+    "${pip[@]}" install -q --no-deps --config-settings editable_mode=compat -e "$ODOO_SRC"
+    "${pip[@]}" install -q -r "$ROOT/requirements/dev.txt"
+    rm -f "$VENV"/.backops-*
+    touch "$stamp"
+}
+
+# --------------------------------------------------------------------------
+# Odoo configuration and database helpers
+# --------------------------------------------------------------------------
+write_config() {
+    mkdir -p "$STATE"
+    cat > "$CONF" <<EOF
+; generated by scripts/backops.sh; edit the script, not this file
+[options]
+addons_path = $ODOO_SRC/odoo/addons,$ROOT
+data_dir = $STATE/data
+db_host = ${PGHOST:-False}
+db_port = ${PGPORT:-False}
+db_user = ${PGUSER:-False}
+db_password = ${PGPASSWORD:-False}
+http_interface = 127.0.0.1
+http_port = $HTTP_PORT
+gevent_port = $((HTTP_PORT + 3))
+list_db = False
+max_cron_threads = 1
+EOF
+}
+
+pg() { "$VENV/bin/python" "$ROOT/scripts/pgtool.py" "$@"; }
+
+drop_db() {
+    pg drop "$1"
+    rm -rf "$STATE/data/filestore/$1"
+}
+
+check_database() {
+    pg ping || exit 1
+}
+
+odoo_bin() {
+    local command=()
+    case "${1:-}" in shell|populate|neutralize|obfuscate) command=("$1"); shift ;; esac
+    "$VENV/bin/python" "$ODOO_SRC/odoo-bin" "${command[@]}" -c "$CONF" "$@"
+}
+
+setup() {
+    system_packages
+    odoo_source
+    python_env
+    write_config
+    check_database
+}
+
+# --------------------------------------------------------------------------
+# Commands
+# --------------------------------------------------------------------------
+cmd_run() {
+    setup
+    if pg has-module "$DEMO_DB" "$ADDON"; then
+        say "Updating $ADDON in existing database $DEMO_DB"
+        odoo_bin -d "$DEMO_DB" -u "$ADDON" --stop-after-init --log-level=warn
+    else
+        pg exists "$DEMO_DB" && die "database $DEMO_DB exists without $ADDON; drop it or set BACKOPS_DEMO_DB"
+        say "Creating database $DEMO_DB with $ADDON and its demo data (a minute or two)"
+        odoo_bin -d "$DEMO_DB" -i "$ADDON" --stop-after-init --log-level=warn
+    fi
+    say "BackOps Procurement: http://127.0.0.1:$HTTP_PORT/odoo  (login: admin, password: admin)"
+    exec "$VENV/bin/python" "$ODOO_SRC/odoo-bin" -c "$CONF" -d "$DEMO_DB" --db-filter="^$DEMO_DB\$"
+}
+
+cmd_test() {
+    setup
+    say "Creating fresh test database $TEST_DB"
+    drop_db "$TEST_DB"
+    trap 'drop_db "$TEST_DB" || true' EXIT
+    odoo_bin -d "$TEST_DB" -i "$ADDON" --without-demo=all --stop-after-init --log-level=warn
+    say "Running the test suite"
+    cd "$ROOT"
+    "$VENV/bin/python" -m pytest --odoo-config="$CONF" --odoo-database="$TEST_DB" "$@" "$ADDON/tests"
+}
+
+cmd_bench() {
+    setup
+    cd "$ROOT"
+    local script status=0
+    for script in bench/*.py; do
+        say "Benchmark $script"
+        drop_db "$BENCH_DB"
+        odoo_bin -d "$BENCH_DB" -i "$ADDON" --without-demo=all --stop-after-init --log-level=warn
+        "$VENV/bin/python" "$script" -c "$CONF" -d "$BENCH_DB" "$@" || status=1
+    done
+    drop_db "$BENCH_DB"
+    return $status
+}
+
+case "${1:-}" in
+    setup) setup ;;
+    run) shift; cmd_run "$@" ;;
+    test) shift; cmd_test "$@" ;;
+    bench) shift; cmd_bench "$@" ;;
+    odoo) shift; setup >/dev/null; odoo_bin "$@" ;;
+    *) sed -n '2,9p' "$0" | sed 's/^# \{0,1\}//'; exit 2 ;;
+esac
