@@ -1,5 +1,5 @@
 # BackOps Procurement — see README.md
-.PHONY: run test bench setup
+.PHONY: run test bench setup test-odoo
 
 run:    ## set up, create or reuse the demo database, start Odoo on 127.0.0.1:8069
 	@bash scripts/backops.sh run
@@ -12,3 +12,6 @@ bench:  ## set up, run the benchmarks under bench/
 
 setup:  ## install what is missing, nothing else
 	@bash scripts/backops.sh setup
+
+test-odoo:  ## Odoo's own purchase/sale suites with the addon installed (about 8 minutes)
+	@bash scripts/backops.sh test-odoo

@@ -5,6 +5,7 @@
 #   scripts/backops.sh run      set up, create or reuse the demo database, start Odoo
 #   scripts/backops.sh test     set up, fresh test database, pytest-odoo, drop it
 #   scripts/backops.sh bench    set up, run every benchmark under bench/
+#   scripts/backops.sh test-odoo  Odoo's own purchase/sale suites with the addon installed
 #   scripts/backops.sh odoo ... run odoo-bin with the project's configuration
 #
 # Environment:
@@ -200,6 +201,20 @@ cmd_test() {
     "$VENV/bin/python" -m pytest --odoo-config="$CONF" --odoo-database="$TEST_DB" "$@" "$ADDON/tests"
 }
 
+cmd_test_odoo() {
+    # Odoo's own suites of the flows the addon extends, with the addon installed
+    setup
+    local db=${BACKOPS_ODOO_TEST_DB:-backops_odoo_suites}
+    local tags=${ODOO_TEST_TAGS:-/purchase,/purchase_stock,/sale_purchase,/sale_purchase_stock,/sale_stock}
+    drop_db "$db"
+    trap 'drop_db "'"$db"'" || true' EXIT
+    say "Running Odoo's suites $tags with $ADDON installed (several minutes)"
+    odoo_bin -d "$db" -i "sale_purchase_stock,purchase_requisition_stock,$ADDON" \
+        --test-enable --test-tags "$tags" --stop-after-init --log-level=test "$@" 2>&1 \
+        | tee "$STATE/odoo-suites.log" | grep -E "odoo\.tests\.(stats|result)|(ERROR|CRITICAL) " || true
+    grep -qE "odoo\.tests\.result: 0 failed, 0 error\(s\)" "$STATE/odoo-suites.log"
+}
+
 cmd_bench() {
     setup
     cd "$ROOT"
@@ -219,6 +234,7 @@ case "${1:-}" in
     run) shift; cmd_run "$@" ;;
     test) shift; cmd_test "$@" ;;
     bench) shift; cmd_bench "$@" ;;
+    test-odoo) shift; cmd_test_odoo "$@" ;;
     odoo) shift; setup >/dev/null; odoo_bin "$@" ;;
     *) sed -n '2,9p' "$0" | sed 's/^# \{0,1\}//'; exit 2 ;;
 esac

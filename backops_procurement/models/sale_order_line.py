@@ -74,7 +74,14 @@ class SaleOrderLine(models.Model):
         for line in self - stored:
             line._set_procurement_values_from_cache()
         if stored:
+            # The ORM hands computes over in batches of 1,000 records; take every
+            # line whose status is pending at once, so that one query reads and one
+            # writes however many needs changed.
+            pending = self.env.transaction.tocompute.get(self._fields["procurement_status"], ())
+            stored |= self.browse([line_id for line_id in pending if line_id])
             stored._update_procurement_values()
+            for fname in ("procurement_allocated_qty", "procurement_remaining_qty", "procurement_status"):
+                self.env.remove_to_compute(self._fields[fname], stored)
 
     def _is_procurement_need(self):
         self.ensure_one()
