@@ -11,12 +11,17 @@
     "data": [
         "security/backops_procurement_security.xml",
         "security/ir.model.access.csv",
+        "data/mail_templates.xml",
         "views/product_template_views.xml",
         "views/sale_order_line_views.xml",
         "views/sale_order_views.xml",
         "views/purchase_order_views.xml",
         "views/procurement_allocation_views.xml",
+        "views/res_config_settings_views.xml",
         "views/backops_procurement_menus.xml",
+        "reports/purchase_order_templates.xml",
+        "wizards/line_item_editor_views.xml",
+        "wizards/rfq_create_views.xml",
     ],
     "demo": [
         "demo/backops_procurement_demo.xml",

@@ -59,11 +59,11 @@ class ProcurementAllocation(models.Model):
         related="purchase_line_id.order_id.state", string="Purchase Status"
     )
     purchase_uom = fields.Many2one(related="purchase_line_id.product_uom", string="Purchase Unit")
+    # not rounded: sums of it are compared with the purchase line's quantity
     purchase_uom_qty = fields.Float(
         string="Quantity in Purchase Unit",
         compute="_compute_purchase_uom_qty",
         store=True,
-        digits="Product Unit of Measure",
     )
 
     _sql_constraints = [

@@ -123,6 +123,45 @@ class SaleOrder(models.Model):
             )
 
     # ------------------------------------------------------------------
+    # Telling the purchasing team
+    # ------------------------------------------------------------------
+    def _action_confirm(self):
+        res = super()._action_confirm()
+        self._notify_purchasing_team()
+        return res
+
+    def _notify_purchasing_team(self):
+        """One notification per confirmation run and company, to the company's
+        purchasing team, listing the new needs to order of every order confirmed."""
+        needs = self.order_line.filtered(lambda line: line.procurement_status in ("needs_order", "short"))
+        for company in needs.company_id:
+            team = company._get_backops_purchasing_team()
+            company_needs = needs.filtered(lambda line: line.company_id == company)
+            if not team:
+                continue
+            orders = company_needs.order_id
+            body = self.env["ir.qweb"]._render(
+                "backops_procurement.message_new_needs",
+                {
+                    "orders": [(order, company_needs.filtered(lambda l, o=order: l.order_id == o)) for order in orders],
+                    "worklist_action": self.env.ref("backops_procurement.action_procurement_to_order"),
+                },
+            )
+            self.env["mail.thread"].message_notify(
+                model="sale.order",
+                res_id=orders[0].id,
+                partner_ids=team.partner_id.ids,
+                subject=_(
+                    "%(count)s new needs to order (%(orders)s)",
+                    count=len(company_needs),
+                    orders=", ".join(orders.mapped("name")),
+                ),
+                body=body,
+                subtype_xmlid="mail.mt_note",
+                email_layout_xmlid="mail.mail_notification_light",
+            )
+
+    # ------------------------------------------------------------------
     # Actions
     # ------------------------------------------------------------------
     def action_view_procurement_needs(self):

@@ -1,4 +1,9 @@
+import json
+
+from werkzeug.urls import url_encode
+
 from odoo import _, api, fields, models
+from odoo.osv import expression
 from odoo.tools import SQL, float_compare
 
 PROCUREMENT_STATUSES = [
@@ -52,6 +57,18 @@ class SaleOrderLine(models.Model):
         help="Needs Order: nothing allocated; Short: less than the need; On Order: "
         "exactly the need; Excess: more than the need. Empty when the line is not a "
         "need (not confirmed, or product not subject to procurement).",
+    )
+    procurement_vendor_id = fields.Many2one(
+        "res.partner",
+        string="Vendor",
+        compute="_compute_procurement_vendor_id",
+        store=True,
+        readonly=False,
+        help="Vendor to order this need from: the product's first vendor, or the one "
+        "the purchasing team chose in the To Order list.",
+    )
+    procurement_commitment_date = fields.Datetime(
+        related="order_id.commitment_date", string="Delivery Date"
     )
     procurement_section = fields.Char(
         string="Section",
@@ -184,6 +201,22 @@ class SaleOrderLine(models.Model):
         ):
             cache.update(lines, self._fields[fname], [values[line.id][index] for line in lines])
 
+    @api.depends("product_id", "company_id")
+    def _compute_procurement_vendor_id(self):
+        for line in self:
+            line.procurement_vendor_id = line._get_procurement_default_vendor()
+
+    def _get_procurement_default_vendor(self):
+        """First vendor of the product for the line's company, by sequence."""
+        self.ensure_one()
+        if not self.product_id or self.display_type:
+            return self.env["res.partner"]
+        sellers = self.product_id.seller_ids.filtered(
+            lambda seller: (not seller.company_id or seller.company_id == self.company_id)
+            and (not seller.product_id or seller.product_id == self.product_id)
+        )
+        return sellers[:1].partner_id
+
     @api.depends("order_id.order_line.display_type", "order_id.order_line.sequence", "order_id.order_line.name")
     def _compute_procurement_section(self):
         sections = {}
@@ -200,6 +233,16 @@ class SaleOrderLine(models.Model):
     # CRUD: allocations follow the need's unit; they refuse another product
     # ------------------------------------------------------------------
     def write(self, vals):
+        if (
+            vals.keys() == {"procurement_vendor_id"}
+            and not self.env.su
+            and not self.has_access("write")
+            and self.env.user.has_group("backops_procurement.group_procurement_user")
+        ):
+            # sudo: buyers choose the vendor of a need in the To Order list without
+            # the right to edit sale orders; only that field, on needs they can read
+            self.check_access("read")
+            return super(SaleOrderLine, self.sudo()).write(vals)
         old_uoms = {}
         if "product_uom" in vals:
             old_uoms = {
@@ -225,6 +268,87 @@ class SaleOrderLine(models.Model):
                     allocation.quantity, line.product_uom, round=False
                 )
 
+    @api.model
+    def _get_procurement_export_data(self, domain):
+        """Sheets of the XLSX export of the needs matching ``domain``: a list of
+        (title, headers, rows), gathered before anything is written."""
+        needs = self.search(expression.AND([[("procurement_status", "!=", False)], domain]))
+        Allocation = self.env["backops.procurement.allocation"]
+        ordered = dict(
+            Allocation._read_group(
+                [("sale_line_id", "in", needs.ids), ("purchase_line_id.state", "in", ("purchase", "done"))],
+                ["sale_line_id"],
+                ["quantity:sum"],
+            )
+        )
+        statuses = dict(self._fields["procurement_status"]._description_selection(self.env))
+        need_rows = [
+            (
+                need.order_id.name,
+                need.order_partner_id.display_name,
+                need.procurement_section or "",
+                need.product_id.display_name,
+                need.product_uom_qty,
+                need.product_uom.name,
+                statuses[need.procurement_status],
+                ordered.get(need, 0.0),
+                need.procurement_allocated_qty,
+                need.procurement_remaining_qty,
+                need.procurement_vendor_id.display_name or "",
+                need.salesman_id.name or "",
+                need.order_id.commitment_date or "",
+            )
+            for need in needs
+        ]
+        purchase_states = dict(self.env["purchase.order"]._fields["state"]._description_selection(self.env))
+        allocations = Allocation.search([("sale_line_id", "in", needs.ids)]).sorted(
+            lambda a: (a.partner_id.display_name or "", a.purchase_order_id.name, a.id)
+        )
+        allocation_rows = [
+            (
+                allocation.partner_id.display_name,
+                allocation.purchase_order_id.name,
+                purchase_states[allocation.purchase_state],
+                allocation.sale_order_id.name,
+                allocation.sale_line_id.procurement_section or "",
+                allocation.product_id.display_name,
+                allocation.quantity,
+                allocation.product_uom.name,
+                allocation.purchase_uom_qty,
+                allocation.purchase_uom.name,
+            )
+            for allocation in allocations
+        ]
+        return [
+            (
+                _("Needs"),
+                [_("Sale Order"), _("Customer"), _("Section"), _("Product"), _("Needed"), _("Unit"),
+                 _("Status"), _("Ordered"), _("Allocated"), _("Remaining"), _("Vendor"),
+                 _("Salesperson"), _("Delivery Date")],
+                need_rows,
+            ),
+            (
+                _("Allocations by Vendor"),
+                [_("Vendor"), _("RFQ / PO"), _("Purchase Status"), _("Sale Order"), _("Section"),
+                 _("Product"), _("Allocated"), _("Unit"), _("In Purchase Unit"), _("Purchase Unit")],
+                allocation_rows,
+            ),
+        ]
+
+    def _lock_procurement_needs(self):
+        """Lock these needs until the transaction ends, before allocating them.
+
+        The lock is a write, on purpose: Odoo runs transactions in REPEATABLE READ, so
+        a concurrent transaction allocating the same needs waits for this one and then
+        fails to serialize instead of deciding on what it read before; Odoo retries
+        its request, which then sees these allocations (and Block Over-Ordering)."""
+        if self:
+            self.env.cr.execute(SQL(
+                "UPDATE sale_order_line SET procurement_allocated_qty = procurement_allocated_qty "
+                "WHERE id = ANY(%s)",
+                list(self.ids),
+            ))
+
     # ------------------------------------------------------------------
     # Actions
     # ------------------------------------------------------------------
@@ -232,3 +356,26 @@ class SaleOrderLine(models.Model):
         return self.procurement_allocation_ids.purchase_order_id._get_records_action(
             name=_("Purchase Orders")
         )
+
+    def action_open_rfq_wizard(self):
+        return {
+            "type": "ir.actions.act_window",
+            "name": _("Create RFQs"),
+            "res_model": "backops.rfq.create",
+            "view_mode": "form",
+            "target": "new",
+            "context": {"active_model": self._name, "active_ids": self.ids},
+        }
+
+    def action_export_procurement_xlsx(self):
+        """Download the needs (selected ones, or all those of the list) and their
+        allocations as an XLSX workbook."""
+        if self:
+            domain = [("id", "in", self.ids)]
+        else:
+            domain = self.env.context.get("active_domain") or []
+        return {
+            "type": "ir.actions.act_url",
+            "url": "/backops_procurement/needs.xlsx?" + url_encode({"domain": json.dumps(domain)}),
+            "target": "download",
+        }

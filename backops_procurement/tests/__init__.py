@@ -4,3 +4,8 @@ from . import test_procurement_odoo_links
 from . import test_procurement_access
 from . import test_procurement_performance
 from . import test_sale_order_procurement
+from . import test_line_item_editor
+from . import test_rfq_worklist
+from . import test_rfq_document
+from . import test_procurement_export
+from . import test_concurrent_allocation

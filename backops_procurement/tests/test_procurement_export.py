@@ -1,0 +1,55 @@
+import io
+
+import openpyxl
+
+from odoo.tests import tagged
+
+from odoo.addons.backops_procurement.controllers.procurement_export import write_procurement_workbook
+
+from .common import ProcurementCommon
+
+
+@tagged("post_install", "-at_install")
+class TestProcurementExport(ProcurementCommon):
+    def test_needs_and_allocations_by_vendor(self):
+        order = self._create_sale_order(["Transport", (self.golf_cart, 50), "Staging", (self.stage_deck, 24)])
+        cart = self._line(order, self.golf_cart)
+        rfq_a = self._create_rfq(self.vendor_a, [(self.golf_cart, 30)])
+        rfq_b = self._create_rfq(self.vendor_b, [(self.golf_cart, 20)])
+        self._allocate(cart, rfq_a.order_line, 30)
+        self._allocate(cart, rfq_b.order_line, 20)
+        rfq_a.button_confirm()
+
+        sheets = self.env["sale.order.line"]._get_procurement_export_data([("order_id", "=", order.id)])
+        output = io.BytesIO()
+        write_procurement_workbook(sheets, output)
+        workbook = openpyxl.load_workbook(io.BytesIO(output.getvalue()))
+        self.assertEqual(workbook.sheetnames, ["Needs", "Allocations by Vendor"])
+
+        needs = list(workbook["Needs"].values)
+        header = needs[0]
+        rows = {row[header.index("Product")]: dict(zip(header, row)) for row in needs[1:]}
+        self.assertEqual(set(rows), {"Golf Cart", "Stage Deck"})
+        self.assertEqual(rows["Golf Cart"]["Status"], "On Order")
+        self.assertEqual(rows["Golf Cart"]["Ordered"], 30)  # confirmed with vendor A
+        self.assertEqual(rows["Golf Cart"]["Allocated"], 50)
+        self.assertEqual(rows["Golf Cart"]["Section"], "Transport")
+        self.assertEqual(rows["Stage Deck"]["Status"], "Needs Order")
+        self.assertEqual(rows["Stage Deck"]["Remaining"], 24)
+
+        allocations = list(workbook["Allocations by Vendor"].values)
+        header = allocations[0]
+        by_vendor = {row[header.index("Vendor")]: dict(zip(header, row)) for row in allocations[1:]}
+        self.assertEqual(by_vendor["FairwayFleet Carts"]["RFQ / PO"], rfq_a.name)
+        self.assertEqual(by_vendor["FairwayFleet Carts"]["Allocated"], 30)
+        self.assertEqual(by_vendor["GreenLane Cart Hire"]["Allocated"], 20)
+
+    def test_export_action_of_the_list(self):
+        order = self._create_sale_order([(self.golf_cart, 5)])
+        action = order.order_line.action_export_procurement_xlsx()
+        self.assertEqual(action["type"], "ir.actions.act_url")
+        self.assertIn("/backops_procurement/needs.xlsx?domain=", action["url"])
+        action = self.env["sale.order.line"].with_context(
+            active_domain=[("procurement_status", "=", "needs_order")]
+        ).action_export_procurement_xlsx()
+        self.assertIn("needs_order", action["url"])

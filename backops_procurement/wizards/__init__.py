@@ -1,0 +1,2 @@
+from . import line_item_editor
+from . import rfq_create
