@@ -74,6 +74,20 @@ class Measure:
         return False
 
 
+def median_measure(env, function, *args, repeat=5):
+    """Run ``function(env, *args)`` ``repeat`` times, each rolled back to a savepoint,
+    and return the run of median time (a shared machine is noisy)."""
+    runs = []
+    for _i in range(repeat):
+        env.cr.execute("SAVEPOINT bench_repeat")
+        try:
+            runs.append(function(env, *args))
+        finally:
+            env.cr.execute("ROLLBACK TO SAVEPOINT bench_repeat")
+            env.invalidate_all()
+    return sorted(runs, key=lambda m: m.seconds)[len(runs) // 2]
+
+
 def print_table(title, headers, rows):
     widths = [max(len(str(cell)) for cell in column) for column in zip(headers, *rows)]
     line = "  ".join("{:>%d}" % width for width in widths)

@@ -43,17 +43,19 @@ class ProcurementAllocation(models.Model):
         help="Allocation of a purchase line that Odoo created for this sale line "
         "(buy/MTO routes, service to purchase); it follows the line's quantity.",
     )
-    product_id = fields.Many2one(related="sale_line_id.product_id", store=True, index=True)
+    # stored values are computed before the INSERT (precompute): creating allocations
+    # in batch costs no UPDATE afterwards
+    product_id = fields.Many2one(related="sale_line_id.product_id", store=True, index=True, precompute=True)
     product_uom = fields.Many2one(related="sale_line_id.product_uom", string="Unit")
     sale_order_id = fields.Many2one(
-        related="sale_line_id.order_id", string="Sale Order", store=True, index=True
+        related="sale_line_id.order_id", string="Sale Order", store=True, index=True, precompute=True
     )
     sale_state = fields.Selection(related="sale_line_id.state", string="Sale Status")
     purchase_order_id = fields.Many2one(
-        related="purchase_line_id.order_id", string="Purchase Order", store=True, index=True
+        related="purchase_line_id.order_id", string="Purchase Order", store=True, index=True, precompute=True
     )
     partner_id = fields.Many2one(
-        related="purchase_line_id.order_id.partner_id", string="Vendor", store=True, index=True
+        related="purchase_line_id.order_id.partner_id", string="Vendor", store=True, index=True, precompute=True
     )
     purchase_state = fields.Selection(
         related="purchase_line_id.order_id.state", string="Purchase Status"
@@ -64,6 +66,7 @@ class ProcurementAllocation(models.Model):
         string="Quantity in Purchase Unit",
         compute="_compute_purchase_uom_qty",
         store=True,
+        precompute=True,
     )
 
     _sql_constraints = [
@@ -109,13 +112,14 @@ class ProcurementAllocation(models.Model):
             purchase=self.purchase_order_id.name,
         )
 
-    def _check_quantity_value(self, quantity):
-        """Refuse a quantity that is not positive, before anything is written."""
+    def _check_quantity_values(self, quantities):
+        """Refuse quantities that are not positive, before anything is written."""
         digits = self.env["decimal.precision"].precision_get("Product Unit of Measure")
-        if float_compare(quantity or 0.0, 0.0, precision_digits=digits) <= 0:
-            raise ValidationError(
-                _("The quantity allocated to a need must be positive, not %(qty)s.", qty=quantity or 0.0)
-            )
+        for quantity in quantities:
+            if float_compare(quantity or 0.0, 0.0, precision_digits=digits) <= 0:
+                raise ValidationError(
+                    _("The quantity allocated to a need must be positive, not %(qty)s.", qty=quantity or 0.0)
+                )
 
     @api.constrains("sale_line_id", "purchase_line_id")
     def _check_lines(self):
@@ -158,15 +162,14 @@ class ProcurementAllocation(models.Model):
     # ------------------------------------------------------------------
     @api.model_create_multi
     def create(self, vals_list):
-        for vals in vals_list:
-            self._check_quantity_value(vals.get("quantity"))
+        self._check_quantity_values([vals.get("quantity") for vals in vals_list])
         allocations = super().create(vals_list)
         allocations.purchase_line_id._sync_automatic_allocations()
         return allocations
 
     def write(self, vals):
         if "quantity" in vals:
-            self._check_quantity_value(vals["quantity"])
+            self._check_quantity_values([vals["quantity"]])
         if "quantity" in vals and not self.env.context.get("backops_syncing_allocations"):
             # a quantity set by hand is the buyer's: it no longer follows the line
             vals = dict(vals, is_automatic=False)

@@ -362,16 +362,19 @@ class PurchaseOrder(models.Model):
     def _check_procurement_plan(self, plan):
         for order, quantities in plan.items():
             for need, quantity in quantities.items():
-                label = _("%(order)s · %(product)s", order=need.order_id.name, product=need.product_id.display_name)
                 if float_compare(quantity, 0.0, precision_rounding=need.product_uom.rounding or 0.01) < 0:
                     raise UserError(
-                        _("%(need)s: a quantity to order cannot be negative (%(qty)s).", need=label, qty=quantity)
+                        _(
+                            "%(need)s: a quantity to order cannot be negative (%(qty)s).",
+                            need=need._procurement_label(),
+                            qty=quantity,
+                        )
                     )
                 if need.company_id != order.company_id:
                     raise UserError(
                         _(
                             "%(need)s belongs to %(need_company)s; %(order)s is an RFQ of %(company)s.",
-                            need=label,
+                            need=need._procurement_label(),
                             need_company=need.company_id.name,
                             order=order.name,
                             company=order.company_id.name,
@@ -382,7 +385,7 @@ class PurchaseOrder(models.Model):
                         _(
                             "%(need)s is not a need: its sale order is not confirmed, or its "
                             "product is not subject to procurement.",
-                            need=label,
+                            need=need._procurement_label(),
                         )
                     )
 
@@ -406,10 +409,9 @@ class PurchaseOrder(models.Model):
             if float_compare(totals[need.id], need.product_uom_qty, precision_rounding=need.product_uom.rounding) > 0:
                 raise UserError(
                     _(
-                        "%(order)s · %(product)s needs %(need)s %(uom)s; this would put %(total)s "
+                        "%(need_label)s needs %(need)s %(uom)s; this would put %(total)s "
                         "%(uom)s on order (Excess). Block Over-Ordering is on for %(company)s.",
-                        order=need.order_id.name,
-                        product=need.product_id.display_name,
+                        need_label=need._procurement_label(),
                         need=need.product_uom_qty,
                         total=totals[need.id],
                         uom=need.product_uom.name,

@@ -111,6 +111,12 @@ class PurchaseOrderLine(models.Model):
             .sudo()
             .with_context(backops_syncing_allocations=True)
         )
+        # only lines Odoo linked to sales, or that still carry allocations it made
+        lines = lines.filtered(lambda line: line.sale_line_id or line.move_dest_ids) | Allocation.search(
+            [("purchase_line_id", "in", lines.ids), ("is_automatic", "=", True)]
+        ).purchase_line_id
+        if not lines:
+            return
         allocations = Allocation.search([("purchase_line_id", "in", lines.ids)])
         automatic = {}
         manual_pairs = set()

@@ -100,6 +100,11 @@ class SaleOrderLine(models.Model):
             for fname in ("procurement_allocated_qty", "procurement_remaining_qty", "procurement_status"):
                 self.env.remove_to_compute(self._fields[fname], stored)
 
+    def _procurement_label(self):
+        """How messages name a need: its sale order and product."""
+        self.ensure_one()
+        return f"{self.order_id.name} · {self.product_id.display_name}"
+
     def _is_procurement_need(self):
         self.ensure_one()
         return bool(

@@ -35,8 +35,9 @@ class LineItemEditor(models.TransientModel):
         order_id = res.get("purchase_order_id") or (
             context.get("active_id") if context.get("active_model") == "purchase.order" else False
         )
+        if not order_id:
+            return res
         order = self.env["purchase.order"].browse(order_id)
-        order.ensure_one()
         order.check_access("write")
         order._check_procurement_editable()
         res["purchase_order_id"] = order.id
