@@ -210,7 +210,8 @@ cmd_test_odoo() {
     trap 'drop_db "'"$db"'" || true' EXIT
     say "Running Odoo's suites $tags with $ADDON installed (several minutes)"
     odoo_bin -d "$db" -i "sale_purchase_stock,purchase_requisition_stock,$ADDON" \
-        --test-enable --test-tags "$tags" --stop-after-init --log-level=test "$@" 2>&1 \
+        --test-enable --test-tags "$tags" --stop-after-init --log-level=test \
+        --http-port=$((HTTP_PORT + 100)) --gevent-port=$((HTTP_PORT + 103)) "$@" 2>&1 \
         | tee "$STATE/odoo-suites.log" | grep -E "odoo\.tests\.(stats|result)|(ERROR|CRITICAL) " || true
     grep -qE "odoo\.tests\.result: 0 failed, 0 error\(s\)" "$STATE/odoo-suites.log"
 }

@@ -81,7 +81,13 @@ class PurchaseOrder(models.Model):
         for order in self:
             order.bill_to_id = order.company_id.partner_id
 
-    @api.depends("state", "order_line.qty_received", "order_line.product_qty", "order_line.display_type")
+    @api.depends(
+        "state",
+        "order_line.qty_received",
+        "order_line.product_qty",
+        "order_line.display_type",
+        "order_line.is_downpayment",
+    )
     def _compute_backops_status(self):
         for order in self:
             if order.state == "cancel":
@@ -91,9 +97,11 @@ class PurchaseOrder(models.Model):
             elif order.state == "sent":
                 order.backops_status = "sent"
             else:
-                lines = order.order_line.filtered(lambda line: not line.display_type)
+                lines = order.order_line.filtered(
+                    lambda line: not line.display_type and not line.is_downpayment and line.product_id
+                )
                 received = [
-                    (line.qty_received, line.product_qty, line.product_uom.rounding) for line in lines
+                    (line.qty_received, line.product_qty, line.product_uom.rounding or 0.01) for line in lines
                 ]
                 if received and all(
                     float_compare(done, ordered, precision_rounding=rounding) >= 0
@@ -333,6 +341,18 @@ class PurchaseOrder(models.Model):
             else:
                 line.product_qty = quantity
         to_unlink.unlink()
+
+        # the RFQ's source document names the sale orders it now serves, as Odoo's
+        # make-to-order RFQs do
+        for order, quantities in plan.items():
+            sources = (order.origin or "").split(", ") if order.origin else []
+            missing = [
+                name
+                for name in dict.fromkeys(need.order_id.name for need, quantity in quantities.items() if quantity)
+                if name not in sources
+            ]
+            if missing:
+                order.origin = ", ".join(sources + missing)
 
     def _get_procurement_line(self, product):
         """The line of this RFQ that takes needs for ``product`` allocated by buyers:

@@ -45,7 +45,9 @@ class TestRfqDocument(ProcurementCommon):
             form.delivery_instructions = "Gate 3, ask for the production office"
             form.rfq_notes = "<p>Carts must be charged on arrival</p>"
         html = self._html(self.rfq)
-        self.assertIn("Pickup", html)
+        self.assertIn("Pickup at:", html)
+        # in place of Odoo's shipping address (the warehouse), which would contradict it
+        self.assertNotIn("Shipping address", html)
         self.assertIn("FairwayFleet Carts", html)
         self.assertIn("Dana Site", html)
         self.assertIn("+44 1234 567", html)
@@ -65,6 +67,8 @@ class TestRfqDocument(ProcurementCommon):
     def test_odoo_documents_without_needs_stay_as_they_are(self):
         plain = self._create_rfq(self.vendor_b, [(self.pa_system, 1)])
         html = self._html(plain)
+        self.assertIn("Shipping address", html)
+        self.assertNotIn("backops_delivery", html)
         self.assertNotIn("backops_rfq_details", html)
         self.assertNotIn("backops_line_coverage", html)
         self.assertNotIn("Bill To", html)

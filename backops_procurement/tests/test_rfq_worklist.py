@@ -68,6 +68,7 @@ class TestRfqWorklist(ProcurementCommon):
         self.assertTrue(all(rfq.state == "draft" for rfq in rfqs))
         rfq_a = rfqs.filtered(lambda rfq: rfq.partner_id == self.vendor_a)
         self.assertEqual(rfq_a.order_line.product_id, self.golf_cart | self.stage_deck)
+        self.assertEqual(rfq_a.origin, self.order.name)
         rfq_b = rfqs.filtered(lambda rfq: rfq.partner_id == self.vendor_b)
         self.assertEqual((rfq_b.order_line.product_qty, rfq_b.order_line.product_uom), (2, self.uom_dozen))
         self.assertEqual(

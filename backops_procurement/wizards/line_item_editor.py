@@ -69,7 +69,7 @@ class LineItemEditor(models.TransientModel):
             editor.excess_warning = (
                 _(
                     "Block Over-Ordering is on: saving is refused while these needs would be in Excess: %(needs)s",
-                    needs=", ".join(excess.mapped("name")),
+                    needs=", ".join(line.sale_line_id._procurement_label() for line in excess),
                 )
                 if excess and editor.block_over_ordering
                 else False
@@ -123,7 +123,7 @@ class LineItemEditor(models.TransientModel):
             values.append(
                 {
                     "sale_line_id": need.id,
-                    "name": f"{need.order_id.name} · {need.product_id.display_name}",
+                    "name": need.product_id.display_name,
                     "elsewhere_qty": elsewhere[need.id],
                     "elsewhere_detail": ", ".join(elsewhere_detail[need.id]),
                     "current_qty": current,
