@@ -177,6 +177,7 @@ class PurchaseOrderLine(models.Model):
     def create(self, vals_list):
         lines = super().create(vals_list)
         lines.filtered(lambda line: line.sale_line_id or line.move_dest_ids)._sync_automatic_allocations()
+        lines.order_id._backops_recheck_approvals()
         return lines
 
     def write(self, vals):
@@ -188,10 +189,15 @@ class PurchaseOrderLine(models.Model):
             lines._sync_automatic_allocations()
             lines.procurement_allocation_ids._check_lines()
             lines._check_procurement_allocated_qty()
+        if vals.keys() & {"product_qty", "price_unit", "taxes_id", "discount", "product_id", "product_uom"}:
+            self.order_id._backops_recheck_approvals()
         return res
 
     def unlink(self):
         # through the ORM (not only ON DELETE CASCADE) so that the needs'
         # statuses are recomputed in the same transaction
         self.procurement_allocation_ids.with_context(backops_syncing_allocations=True).unlink()
-        return super().unlink()
+        orders = self.order_id
+        res = super().unlink()
+        orders._backops_recheck_approvals()
+        return res

@@ -1,4 +1,4 @@
-from odoo import fields, models
+from odoo import api, fields, models
 
 
 class ResCompany(models.Model):
@@ -28,3 +28,39 @@ class ResCompany(models.Model):
         self.ensure_one()
         users = self.backops_purchasing_team_user_ids | self.backops_purchasing_team_group_id.users
         return users.filtered(lambda user: user.active and not user.share and self in user.company_ids)
+
+    # ------------------------------------------------------------------
+    # Purchase approval tiers
+    # ------------------------------------------------------------------
+    backops_approval_tier_ids = fields.One2many(
+        "backops.approval.tier", "company_id", string="Purchase Approval Tiers"
+    )
+    backops_has_approval_tiers = fields.Boolean(compute="_compute_backops_has_approval_tiers")
+    backops_approval_amount_base = fields.Selection(
+        [("untaxed", "Untaxed Amount"), ("total", "Total (Tax Included)")],
+        string="Approval Amount",
+        default="untaxed",
+        required=True,
+        help="Which amount of a purchase order is compared with the approval tiers.",
+    )
+    backops_approval_allow_self = fields.Boolean(
+        string="Buyers May Approve Their Own Orders",
+        help="When off, whoever created or confirmed an order cannot approve it.",
+    )
+    backops_approval_split_days = fields.Integer(
+        string="Split-Order Window (days)",
+        default=7,
+        help="Orders to the same vendor for the same sale order within this many days "
+        "of each other count together against the approval tiers. 0 turns this off.",
+    )
+
+    @api.depends("backops_approval_tier_ids.active")
+    def _compute_backops_has_approval_tiers(self):
+        companies_with_tiers = {
+            company.id
+            for [company] in self.env["backops.approval.tier"].sudo()._read_group(
+                [("company_id", "in", self.ids)], ["company_id"]
+            )
+        }
+        for company in self:
+            company.backops_has_approval_tiers = company.id in companies_with_tiers

@@ -13,3 +13,13 @@ class ResConfigSettings(models.TransientModel):
     backops_purchasing_team_user_ids = fields.Many2many(
         related="company_id.backops_purchasing_team_user_ids", readonly=False
     )
+    backops_has_approval_tiers = fields.Boolean(related="company_id.backops_has_approval_tiers")
+    backops_approval_amount_base = fields.Selection(
+        related="company_id.backops_approval_amount_base", readonly=False
+    )
+    backops_approval_allow_self = fields.Boolean(
+        related="company_id.backops_approval_allow_self", readonly=False
+    )
+    backops_approval_split_days = fields.Integer(
+        related="company_id.backops_approval_split_days", readonly=False
+    )
