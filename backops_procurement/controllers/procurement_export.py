@@ -58,3 +58,22 @@ class ProcurementExportController(Controller):
                 ("Content-Disposition", content_disposition(filename)),
             ],
         )
+
+    @route("/backops_procurement/backorder_fill/<int:fill_id>.xlsx", type="http", auth="user")
+    def export_backorder_fill(self, fill_id):
+        """The summary of a Fill Backorders run, as XLSX."""
+        fill = request.env["backops.backorder.fill"].browse(fill_id)
+        fill.check_access("read")
+        output = tempfile.TemporaryFile()
+        write_procurement_workbook(fill._get_export_sheets(), output)
+        size = output.tell()
+        output.seek(0)
+        filename = _("Backorders Filled %(date)s.xlsx", date=fields.Date.to_string(fill.run_date or fill.create_date))
+        return request.make_response(
+            wrap_file(request.httprequest.environ, output),
+            headers=[
+                ("Content-Type", XLSX_MIMETYPE),
+                ("Content-Length", str(size)),
+                ("Content-Disposition", content_disposition(filename)),
+            ],
+        )

@@ -8,3 +8,5 @@ from . import sale_order_line
 from . import sale_order
 from . import purchase_order_line
 from . import purchase_order
+from . import stock_picking
+from . import backorder_fill

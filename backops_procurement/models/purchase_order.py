@@ -742,8 +742,19 @@ class PurchaseOrder(models.Model):
             return
         # sudo: approvals are voided by the change that invalidates them, whoever makes it
         requests.sudo().write({"state": "voided", "reason": reason, "decided_at": fields.Datetime.now()})
+        served = self._backops_served_sale_orders()
+        title = _("Approvals voided: %(reason)s", reason=reason)
         self._message_log_batch(
-            bodies={order.id: _("Approvals voided: %(reason)s", reason=reason) for order in requests.purchase_order_id}
+            bodies={
+                order.id: order._backops_approval_message(
+                    title,
+                    requests.filtered(lambda r, order=order: r.purchase_order_id == order).tier_id,
+                    order.backops_approval_amount,
+                    order.backops_split_order_ids,
+                    served,
+                )
+                for order in requests.purchase_order_id
+            }
         )
         self.activity_unlink(["backops_procurement.mail_activity_purchase_approval"])
 

@@ -30,6 +30,59 @@ class SaleOrder(models.Model):
         "then Short, then Excess; On Order when every need is exactly covered.",
     )
 
+    backops_backorder_count = fields.Integer(string="Backorders", compute="_compute_backops_backorders")
+    backops_has_backorder = fields.Boolean(
+        string="Has Backorders", compute="_compute_backops_backorders", search="_search_backops_has_backorder"
+    )
+    backops_fulfillable_backorder = fields.Boolean(
+        string="Fulfillable Backorders",
+        compute="_compute_backops_backorders",
+        search="_search_backops_fulfillable_backorder",
+        help="A backorder of this order could ship now, completely or partly, from stock on hand.",
+    )
+
+    @api.depends("picking_ids.backorder_id", "picking_ids.state")
+    def _compute_backops_backorders(self):
+        backorders = self.picking_ids.filtered("backops_is_backorder")
+        for order in self:
+            order_backorders = backorders.filtered(lambda picking, order=order: picking.sale_id == order)
+            order.backops_backorder_count = len(order_backorders)
+            order.backops_has_backorder = bool(order_backorders)
+            order.backops_fulfillable_backorder = any(
+                picking.backops_fulfillable in ("complete", "partial") for picking in order_backorders
+            )
+
+    def _search_backops_has_backorder(self, operator, value):
+        return self._backops_search_pickings(operator, value, [("backops_is_backorder", "=", True)])
+
+    def _search_backops_fulfillable_backorder(self, operator, value):
+        return self._backops_search_pickings(
+            operator, value, [("backops_fulfillable", "in", ("complete", "partial"))]
+        )
+
+    def _backops_search_pickings(self, operator, value, picking_domain):
+        if operator not in ("=", "!=") or not isinstance(value, bool):
+            raise NotImplementedError(_("Unsupported search on backorders."))
+        pickings = self.env["stock.picking"]._search(picking_domain)
+        domain = [("id", "in", pickings.subselect("sale_id"))]
+        return domain if (operator == "=") == value else [("id", "not in", pickings.subselect("sale_id"))]
+
+    def action_view_backorders(self):
+        self.ensure_one()
+        backorders = self.picking_ids.filtered("backops_is_backorder")
+        return backorders._get_records_action(name=_("Backorders of %(order)s", order=self.name))
+
+    def action_open_backorder_fill(self):
+        self.ensure_one()
+        return {
+            "type": "ir.actions.act_window",
+            "name": _("Fill Backorders: %(order)s", order=self.name),
+            "res_model": "backops.backorder.fill.order",
+            "view_mode": "form",
+            "target": "new",
+            "context": {"default_sale_order_id": self.id},
+        }
+
     @api.depends("order_line.procurement_status")
     def _compute_procurement_counts(self):
         counts = defaultdict(lambda: dict.fromkeys(SUMMARY_PRIORITY, 0))

@@ -1,4 +1,5 @@
 import json
+from collections import defaultdict
 
 from werkzeug.urls import url_encode
 
@@ -69,6 +70,12 @@ class SaleOrderLine(models.Model):
     )
     procurement_commitment_date = fields.Datetime(
         related="order_id.commitment_date", string="Delivery Date"
+    )
+    backops_backordered_qty = fields.Float(
+        string="Backordered",
+        compute="_compute_backops_backordered_qty",
+        digits="Product Unit of Measure",
+        help="Ordered, not delivered, and on a backorder delivery (in the line's unit).",
     )
     procurement_section = fields.Char(
         string="Section",
@@ -205,6 +212,25 @@ class SaleOrderLine(models.Model):
             ("procurement_allocated_qty", "procurement_remaining_qty", "procurement_status")
         ):
             cache.update(lines, self._fields[fname], [values[line.id][index] for line in lines])
+
+    @api.depends("move_ids.state", "move_ids.product_uom_qty", "move_ids.picking_id.backorder_id")
+    def _compute_backops_backordered_qty(self):
+        quantities = defaultdict(float)
+        stored = self.filtered("id")
+        if stored:
+            for line, uom, quantity in self.env["stock.move"].sudo()._read_group(
+                [
+                    ("sale_line_id", "in", stored.ids),
+                    ("state", "not in", ("done", "cancel", "draft")),
+                    ("picking_code", "=", "outgoing"),
+                    ("picking_id.backorder_id", "!=", False),
+                ],
+                ["sale_line_id", "product_uom"],
+                ["product_uom_qty:sum"],
+            ):
+                quantities[line.id] += uom._compute_quantity(quantity, line.product_uom, round=False)
+        for line in self:
+            line.backops_backordered_qty = quantities.get(line.id, 0.0)
 
     @api.depends("product_id", "company_id")
     def _compute_procurement_vendor_id(self):

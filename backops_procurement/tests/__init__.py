@@ -11,3 +11,4 @@ from . import test_procurement_export
 from . import test_concurrent_allocation
 from . import test_purchase_approval
 from . import test_approval_rpc
+from . import test_backorders

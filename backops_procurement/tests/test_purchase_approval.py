@@ -74,6 +74,11 @@ class TestPurchaseApproval(ApprovalCommon):
             lambda a: a.activity_type_id == self.env.ref("backops_procurement.mail_activity_purchase_approval")
         )
         self.assertEqual(activities.user_id, self.approver_1)
+        # the assignment is notified to the approver (inbox or email, as the user chose)
+        notified = self.env["mail.message"].search(
+            [("model", "=", "purchase.order"), ("res_id", "=", order.id), ("message_type", "=", "user_notification")]
+        )
+        self.assertIn(self.approver_1.partner_id, notified.partner_ids)
         self.assertIn("Approval requested", order.sudo().message_ids[0].body)
         self.assertIn("1,200.00", order.sudo().message_ids[0].body)
 

@@ -1,3 +1,6 @@
 from . import line_item_editor
 from . import rfq_create
 from . import approval_reject
+from . import backorder_fill_order
+from . import force_backorder
+from . import backorder_replenish

@@ -1,0 +1,201 @@
+from collections import defaultdict
+
+from odoo import _, api, fields, models
+from odoo.exceptions import UserError
+from odoo.osv import expression
+from odoo.tools import float_compare, float_is_zero
+
+FULFILLABLE = [("complete", "Completely"), ("partial", "Partly"), ("none", "No")]
+OPEN_STATES = ("waiting", "confirmed", "partially_available", "assigned")
+
+
+class StockPicking(models.Model):
+    _inherit = "stock.picking"
+
+    backops_order_date = fields.Datetime(
+        related="sale_id.date_order",
+        string="Order Date",
+        store=True,
+        help="Date of the sale order this delivery (or backorder) ships: a backorder "
+        "keeps its original order's date, however many times it was split.",
+    )
+    backops_is_backorder = fields.Boolean(
+        string="Is a Backorder",
+        compute="_compute_backops_is_backorder",
+        search="_search_backops_is_backorder",
+        help="An open customer delivery left by a delivery that shipped partly (or "
+        "whose lines were held back).",
+    )
+    backops_fulfillable = fields.Selection(
+        FULFILLABLE,
+        string="Fulfillable",
+        compute="_compute_backops_fulfillable",
+        search="_search_backops_fulfillable",
+        help="Whether the stock on hand could ship this backorder now: completely, partly or not.",
+    )
+
+    @api.model
+    def _backops_backorder_domain(self):
+        return [
+            ("backorder_id", "!=", False),
+            ("picking_type_code", "=", "outgoing"),
+            ("state", "in", OPEN_STATES),
+        ]
+
+    @api.depends("backorder_id", "picking_type_code", "state")
+    def _compute_backops_is_backorder(self):
+        for picking in self:
+            picking.backops_is_backorder = bool(
+                picking.backorder_id and picking.picking_type_code == "outgoing" and picking.state in OPEN_STATES
+            )
+
+    def _search_backops_is_backorder(self, operator, value):
+        if operator not in ("=", "!=") or not isinstance(value, bool):
+            raise NotImplementedError(_("Unsupported search on backorders."))
+        domain = self._backops_backorder_domain()
+        return domain if (operator == "=") == value else ["!", *expression.normalize_domain(domain)]
+
+    @api.depends("move_ids.product_uom_qty", "move_ids.quantity", "move_ids.state")
+    def _compute_backops_fulfillable(self):
+        backorders = self.filtered("backops_is_backorder")
+        availability = backorders.move_ids.filtered(lambda m: m.state in OPEN_STATES)._backops_availability()
+        for picking in self:
+            if picking not in backorders:
+                picking.backops_fulfillable = False
+                continue
+            moves = picking.move_ids.filtered(lambda m: m.state in OPEN_STATES)
+            can = [availability.get(move.id, 0.0) for move in moves]
+            if moves and all(
+                float_compare(available, move.product_qty, precision_rounding=move.product_id.uom_id.rounding) >= 0
+                for move, available in zip(moves, can)
+            ):
+                picking.backops_fulfillable = "complete"
+            elif any(not float_is_zero(available, precision_rounding=0.0001) for available in can):
+                picking.backops_fulfillable = "partial"
+            else:
+                picking.backops_fulfillable = "none"
+
+    def _search_backops_fulfillable(self, operator, value):
+        if operator not in ("=", "!=", "in", "not in"):
+            raise NotImplementedError(_("Unsupported search on fulfillable backorders."))
+        values = {value} if operator in ("=", "!=") else set(value)
+        backorders = self.search(self._backops_backorder_domain())
+        matching = backorders.filtered(lambda picking: picking.backops_fulfillable in values)
+        positive = operator in ("=", "in")
+        return [("id", "in" if positive else "not in", matching.ids)]
+
+    # ------------------------------------------------------------------
+    # Force backorder
+    # ------------------------------------------------------------------
+    def _backops_check_can_hold(self):
+        self.ensure_one()
+        self.check_access("write")
+        if self.picking_type_code != "outgoing" or self.state not in OPEN_STATES:
+            raise UserError(
+                _("%(picking)s is not an open customer delivery: nothing can be held back.", picking=self.name)
+            )
+
+    def _backops_force_backorder(self, holds):
+        """Move ``holds`` ({move: quantity in the move's unit}) of this delivery to a
+        backorder of it, even if stock is there. Returns the backorder."""
+        self._backops_check_can_hold()
+        holds = {move: quantity for move, quantity in holds.items() if quantity}
+        if not holds:
+            raise UserError(_("Choose the lines and the quantities to hold back."))
+        whole = self.env["stock.move"]
+        new_move_vals = []
+        for move, quantity in holds.items():
+            rounding = move.product_uom.rounding
+            if move.picking_id != self or move.state not in OPEN_STATES:
+                raise UserError(_("%(product)s is not an open line of %(picking)s.", product=move.product_id.display_name, picking=self.name))
+            if float_compare(quantity, 0.0, precision_rounding=rounding) < 0:
+                raise UserError(_("%(product)s: a quantity to hold back cannot be negative.", product=move.product_id.display_name))
+            comparison = float_compare(quantity, move.product_uom_qty, precision_rounding=rounding)
+            if comparison > 0:
+                raise UserError(
+                    _(
+                        "%(product)s: %(hold)s to hold back, but the delivery has %(demand)s %(uom)s.",
+                        product=move.product_id.display_name, hold=quantity, demand=move.product_uom_qty,
+                        uom=move.product_uom.name,
+                    )
+                )
+            if comparison == 0:
+                whole |= move
+            else:
+                new_move_vals += move._split(move.product_uom._compute_quantity(quantity, move.product_id.uom_id))
+        if whole == self.move_ids.filtered(lambda m: m.state in OPEN_STATES) and not new_move_vals:
+            raise UserError(_("Holding back everything leaves nothing to ship: keep the delivery as it is."))
+        new_moves = self.env["stock.move"].create(new_move_vals)
+        new_moves.with_context(bypass_entire_pack=True)._action_confirm(merge=False)
+        held = whole | new_moves
+        kept = self.move_ids.filtered(lambda m: m.state in OPEN_STATES) - held
+        # what ships reserves first; the held quantities only get what is left
+        (kept | whole)._do_unreserve()
+        kept._action_assign()
+        backorder = self._create_backorder(backorder_moves=held)
+        backorder.message_post(
+            body=_("Held back from %(picking)s by %(user)s.", picking=self._get_html_link(), user=self.env.user.name)
+        )
+        return backorder
+
+    # ------------------------------------------------------------------
+    # Actions
+    # ------------------------------------------------------------------
+    def action_open_force_backorder(self):
+        self.ensure_one()
+        return {
+            "type": "ir.actions.act_window",
+            "name": _("Force Backorder"),
+            "res_model": "backops.force.backorder",
+            "view_mode": "form",
+            "target": "new",
+            "context": {"default_picking_id": self.id},
+        }
+
+    def action_open_backorder_fill(self):
+        self.ensure_one()
+        return self.sale_id.action_open_backorder_fill()
+
+
+class StockMove(models.Model):
+    _inherit = "stock.move"
+
+    def _backops_availability(self):
+        """{move id: quantity (product unit) the stock on hand could ship now}: what the
+        move has reserved plus what is free in its source location. Each move is
+        looked at alone: moves competing for the same stock each see all of it."""
+        free = self._backops_free_quantities()
+        return {
+            move.id: min(
+                move.product_qty,
+                move._backops_reserved_product_qty() + free.get((move.product_id.id, move.location_id.id), 0.0),
+            )
+            for move in self
+        }
+
+    def _backops_reserved_product_qty(self):
+        self.ensure_one()
+        if self.state not in ("assigned", "partially_available"):
+            return 0.0
+        return self.product_uom._compute_quantity(self.quantity, self.product_id.uom_id, round=False)
+
+    def _backops_free_quantities(self):
+        """{(product id, location id): free quantity on hand in that location and
+        below}, for the products and source locations of these moves; one query per
+        source location."""
+        free = defaultdict(float)
+        Quant = self.env["stock.quant"].sudo()
+        by_location = defaultdict(set)
+        for move in self:
+            if move.product_id.is_storable:
+                by_location[move.location_id].add(move.product_id.id)
+            else:
+                free[(move.product_id.id, move.location_id.id)] = float("inf")
+        for location, product_ids in by_location.items():
+            for product, quantity, reserved in Quant._read_group(
+                [("product_id", "in", list(product_ids)), ("location_id", "child_of", location.id)],
+                ["product_id"],
+                ["quantity:sum", "reserved_quantity:sum"],
+            ):
+                free[(product.id, location.id)] = max(quantity - reserved, 0.0)
+        return free
