@@ -42,33 +42,25 @@ def write_procurement_workbook(sheets, output):
 class ProcurementExportController(Controller):
     @route("/backops_procurement/needs.xlsx", type="http", auth="user")
     def export_needs(self, domain="[]"):
-        """The needs matching ``domain`` (JSON) and their allocations, as XLSX,
-        streamed from a temporary file."""
+        """The needs matching ``domain`` (JSON) and their allocations, as XLSX."""
         sheets = request.env["sale.order.line"]._get_procurement_export_data(json.loads(domain))
-        output = tempfile.TemporaryFile()
-        write_procurement_workbook(sheets, output)
-        size = output.tell()
-        output.seek(0)
         filename = _("Procurement Needs %(date)s.xlsx", date=fields.Date.context_today(request.env.user))
-        return request.make_response(
-            wrap_file(request.httprequest.environ, output),
-            headers=[
-                ("Content-Type", XLSX_MIMETYPE),
-                ("Content-Length", str(size)),
-                ("Content-Disposition", content_disposition(filename)),
-            ],
-        )
+        return self._xlsx_response(sheets, filename)
 
     @route("/backops_procurement/backorder_fill/<int:fill_id>.xlsx", type="http", auth="user")
     def export_backorder_fill(self, fill_id):
         """The summary of a Fill Backorders run, as XLSX."""
         fill = request.env["backops.backorder.fill"].browse(fill_id)
         fill.check_access("read")
+        filename = _("Backorders Filled %(date)s.xlsx", date=fields.Date.to_string(fill.run_date or fill.create_date))
+        return self._xlsx_response(fill._get_export_sheets(), filename)
+
+    def _xlsx_response(self, sheets, filename):
+        """Write the workbook to a temporary file and stream it from there."""
         output = tempfile.TemporaryFile()
-        write_procurement_workbook(fill._get_export_sheets(), output)
+        write_procurement_workbook(sheets, output)
         size = output.tell()
         output.seek(0)
-        filename = _("Backorders Filled %(date)s.xlsx", date=fields.Date.to_string(fill.run_date or fill.create_date))
         return request.make_response(
             wrap_file(request.httprequest.environ, output),
             headers=[

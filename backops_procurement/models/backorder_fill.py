@@ -223,7 +223,7 @@ class BackorderFill(models.Model):
             move.quantity = move.product_id.uom_id._compute_quantity(fill, move.product_uom, round=False)
         ship_moves.picked = True
         pickings = ship_moves.picking_id
-        pickings.with_context(skip_backorder=True, skip_sms=True, skip_sanity_check=False).button_validate()
+        pickings.with_context(skip_backorder=True, skip_sms=True).button_validate()
         failed = pickings.filtered(lambda p: p.state != "done")
         if failed:
             raise UserError(_("%(pickings)s could not be validated.", pickings=", ".join(failed.mapped("name"))))
@@ -339,8 +339,6 @@ class BackorderFill(models.Model):
             fill.check_access("write")
             if fill.product_scope == "selected" and not fill.product_ids:
                 raise UserError(_("Choose the products to fill, or fill all products."))
-            if fill.ship_date and fill.ship_date > fields.Datetime.now():
-                raise UserError(_("The actual ship date cannot be in the future."))
 
     def _run(self, batch_size=None, on_progress=None):
         """Plan, then ship order batch by order batch. A batch that fails is retried

@@ -43,7 +43,11 @@ class SaleOrder(models.Model):
 
     @api.depends("picking_ids.backorder_id", "picking_ids.state")
     def _compute_backops_backorders(self):
-        backorders = self.picking_ids.filtered("backops_is_backorder")
+        # searched, not read through picking_ids: filling that cache before the
+        # deliveries exist would change the order Odoo lists them in afterwards
+        backorders = self.env["stock.picking"].search(
+            [("sale_id", "in", self.filtered("id").ids), ("backops_is_backorder", "=", True)]
+        )
         for order in self:
             order_backorders = backorders.filtered(lambda picking, order=order: picking.sale_id == order)
             order.backops_backorder_count = len(order_backorders)
@@ -69,7 +73,9 @@ class SaleOrder(models.Model):
 
     def action_view_backorders(self):
         self.ensure_one()
-        backorders = self.picking_ids.filtered("backops_is_backorder")
+        backorders = self.env["stock.picking"].search(
+            [("sale_id", "=", self.id), ("backops_is_backorder", "=", True)]
+        )
         return backorders._get_records_action(name=_("Backorders of %(order)s", order=self.name))
 
     def action_open_backorder_fill(self):

@@ -12,10 +12,11 @@ OPEN_STATES = ("waiting", "confirmed", "partially_available", "assigned")
 class StockPicking(models.Model):
     _inherit = "stock.picking"
 
+    # not stored: a stored value would make every change of a sale order's date
+    # look up that order's deliveries, filling their cache out of Odoo's order
     backops_order_date = fields.Datetime(
         related="sale_id.date_order",
         string="Order Date",
-        store=True,
         help="Date of the sale order this delivery (or backorder) ships: a backorder "
         "keeps its original order's date, however many times it was split.",
     )

@@ -55,8 +55,6 @@ class BackorderFillOrder(models.TransientModel):
         """Ship the quantities to fill now; what remains stays on a further backorder."""
         self.ensure_one()
         order = self.sale_order_id
-        if self.ship_date > fields.Datetime.now():
-            raise UserError(_("The actual ship date cannot be in the future."))
         moves = self._backorder_moves(order)
         availability = moves._backops_availability()
         wanted = {}
