@@ -1,5 +1,4 @@
 from odoo import Command, _, api, fields, models
-from odoo.exceptions import UserError
 from odoo.tools import float_compare, float_is_zero
 
 from ..models.stock_picking import OPEN_STATES
