@@ -103,11 +103,10 @@ class BackorderFill(models.Model):
     def _candidate_moves(self, extra_domain=()):
         """Open moves of backorder deliveries within the policy's scope."""
         self.ensure_one()
-        domain = [*extra_domain,
-            ("picking_id.backorder_id", "!=", False),
-            ("picking_code", "=", "outgoing"),
+        domain = [
+            *extra_domain,
+            *self.env["stock.move"]._backops_backorder_domain(),
             ("picking_id.state", "in", OPEN_STATES),
-            ("state", "in", OPEN_STATES),
             ("picking_id.sale_id", "!=", False),
             ("company_id", "=", self.company_id.id),
         ]
@@ -145,10 +144,7 @@ class BackorderFill(models.Model):
 
         Returns a list of (sale order, [(move, needed, available, fill)], outcome,
         reason), in priority order; quantities in the product's unit."""
-        free = moves._backops_free_quantities()
-        pool = defaultdict(float)
-        for (product_id, location_id), quantity in free.items():
-            pool[(product_id, location_id)] += quantity
+        pool = moves._backops_free_quantities()
         for move in moves:
             pool[(move.product_id.id, move.location_id.id)] += move._backops_reserved_product_qty()
 
@@ -265,7 +261,9 @@ class BackorderFill(models.Model):
     # ------------------------------------------------------------------
     # The screen: Preview, Start
     # ------------------------------------------------------------------
-    def _line_values(self, plan):
+    def _line_values(self, plan, emails):
+        """Result lines of ``plan``; ``emails`` is ``_planned_emails``: an order
+        skipped (if only by an error while shipping) gets no email."""
         values = []
         for order, rows, outcome, reason in plan:
             for move, needed, available, fill in rows:
@@ -279,6 +277,7 @@ class BackorderFill(models.Model):
                         "fill_qty": fill if outcome != "skipped" else 0.0,
                         "outcome": outcome,
                         "reason": reason,
+                        "email": emails.get(order.id, False) if outcome != "skipped" else False,
                     }
                 )
         return values
@@ -288,10 +287,7 @@ class BackorderFill(models.Model):
         self.ensure_one()
         self._check_runnable()
         plan = self._plan(self._candidate_moves(), self.mode, self.priority)
-        emails = self._planned_emails(plan)
-        values = self._line_values(plan)
-        for vals in values:
-            vals["email"] = emails.get(vals["sale_order_id"], False)
+        values = self._line_values(plan, self._planned_emails(plan))
         self.write({"line_ids": [Command.clear()] + [Command.create(vals) for vals in values], "state": "preview"})
         return True
 
@@ -358,9 +354,7 @@ class BackorderFill(models.Model):
             done_count += len(batch)
             if on_progress:
                 on_progress(done_count, len(plan) - done_count)
-        values = self._line_values(results)
-        for vals in values:
-            vals["email"] = emails.get(vals["sale_order_id"], False) if vals["outcome"] != "skipped" else False
+        values = self._line_values(results, emails)
         self.write(
             {
                 "line_ids": [Command.clear()] + [Command.create(vals) for vals in values],

@@ -655,18 +655,24 @@ class PurchaseOrder(models.Model):
         self._backops_schedule_approval_activities()
 
     def _backops_approve_next_tier(self):
-        """Approve, for the current user, the next waiting tier of each order. Checks
-        every order before writing anything; refuses with AccessError."""
+        """Approve, for the current user, the next waiting tier of each order."""
+        self._backops_decide_next_tier(
+            {"state": "approved"}, _("Approved by %(user)s", user=self.env.user.name)
+        )
+        self._backops_schedule_approval_activities()
+
+    def _backops_decide_next_tier(self, vals, title):
+        """Write the current user's decision ``vals`` on the next waiting tier of each
+        order and log ``title`` on the order. Checks every order before writing
+        anything; refuses with AccessError."""
         user = self.env.user
-        # browsed afresh: read together below, not one order at a time
-        requests = self.env["backops.approval.request"].browse(self.backops_next_approval_id.ids)
         for order in self:
             order._backops_check_approver(order.backops_next_approval_id, user)
-        now = fields.Datetime.now()
+        # browsed afresh: read together below, not one order at a time
+        requests = self.env["backops.approval.request"].browse(self.backops_next_approval_id.ids)
         # sudo: the approver's right was checked above; nobody writes requests directly
-        requests.sudo().write({"state": "approved", "decided_by_id": user.id, "decided_at": now})
+        requests.sudo().write(dict(vals, decided_by_id=user.id, decided_at=fields.Datetime.now()))
         served = self._backops_served_sale_orders()
-        title = _("Approved by %(user)s", user=user.name)
         self._message_log_batch(
             bodies={
                 request.purchase_order_id.id: request.purchase_order_id._backops_approval_message(
@@ -675,7 +681,6 @@ class PurchaseOrder(models.Model):
                 for request in requests
             }
         )
-        self._backops_schedule_approval_activities()
 
     def _backops_check_approver(self, request, user):
         self.ensure_one()
@@ -708,22 +713,9 @@ class PurchaseOrder(models.Model):
         if not (reason or "").strip():
             raise UserError(_("Give the reason of the rejection."))
         user = self.env.user
-        for order in self:
-            order._backops_check_approver(order.backops_next_approval_id, user)
-        requests = self.env["backops.approval.request"].browse(self.backops_next_approval_id.ids)
-        # sudo: the approver's right was checked above
-        requests.sudo().write(
-            {"state": "rejected", "decided_by_id": user.id, "decided_at": fields.Datetime.now(), "reason": reason}
-        )
-        served = self._backops_served_sale_orders()
-        title = _("Rejected by %(user)s: %(reason)s", user=user.name, reason=reason)
-        self._message_log_batch(
-            bodies={
-                request.purchase_order_id.id: request.purchase_order_id._backops_approval_message(
-                    title, request.tier_id, request.amount, request.related_order_ids, served
-                )
-                for request in requests
-            }
+        self._backops_decide_next_tier(
+            {"state": "rejected", "reason": reason},
+            _("Rejected by %(user)s: %(reason)s", user=user.name, reason=reason),
         )
         self.write({"state": "draft"})
         for order in self:

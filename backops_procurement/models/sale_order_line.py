@@ -219,12 +219,7 @@ class SaleOrderLine(models.Model):
         stored = self.filtered("id")
         if stored:
             for line, uom, quantity in self.env["stock.move"].sudo()._read_group(
-                [
-                    ("sale_line_id", "in", stored.ids),
-                    ("state", "not in", ("done", "cancel", "draft")),
-                    ("picking_code", "=", "outgoing"),
-                    ("picking_id.backorder_id", "!=", False),
-                ],
+                [("sale_line_id", "in", stored.ids), *self.env["stock.move"]._backops_backorder_domain()],
                 ["sale_line_id", "product_uom"],
                 ["product_uom_qty:sum"],
             ):

@@ -161,6 +161,15 @@ class StockPicking(models.Model):
 class StockMove(models.Model):
     _inherit = "stock.move"
 
+    @api.model
+    def _backops_backorder_domain(self):
+        """Open lines of customer backorders (deliveries left by a partial one)."""
+        return [
+            ("picking_id.backorder_id", "!=", False),
+            ("picking_code", "=", "outgoing"),
+            ("state", "in", OPEN_STATES),
+        ]
+
     def _backops_availability(self):
         """{move id: quantity (product unit) the stock on hand could ship now}: what the
         move has reserved plus what is free in its source location. Each move is

@@ -41,9 +41,7 @@ class BackorderReplenish(models.TransientModel):
         since = fields.Datetime.now() - timedelta(days=self.days)
         return self.env["stock.move"].search(
             [
-                ("picking_id.backorder_id", "!=", False),
-                ("picking_code", "=", "outgoing"),
-                ("state", "in", OPEN_STATES),
+                *self.env["stock.move"]._backops_backorder_domain(),
                 ("picking_id.create_date", ">=", since),
                 ("company_id", "=", self.company_id.id),
                 ("product_id.is_storable", "=", True),
