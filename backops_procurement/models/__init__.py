@@ -1,4 +1,5 @@
 from . import product_template
+from . import product_product
 from . import res_company
 from . import res_config_settings
 from . import approval_tier

@@ -237,11 +237,7 @@ class SaleOrderLine(models.Model):
         self.ensure_one()
         if not self.product_id or self.display_type:
             return self.env["res.partner"]
-        sellers = self.product_id.seller_ids.filtered(
-            lambda seller: (not seller.company_id or seller.company_id == self.company_id)
-            and (not seller.product_id or seller.product_id == self.product_id)
-        )
-        return sellers[:1].partner_id
+        return self.product_id._get_backops_vendor(self.company_id)
 
     @api.depends("order_id.order_line.display_type", "order_id.order_line.sequence", "order_id.order_line.name")
     def _compute_procurement_section(self):

@@ -4,6 +4,7 @@ from unittest.mock import patch
 
 import openpyxl
 
+from odoo import Command
 from odoo.exceptions import AccessError, UserError
 from odoo.tests import Form, new_test_user, tagged
 
@@ -460,6 +461,33 @@ class TestReplenishBackorders(BackorderCommon):
         tent_line = self._line(order, self.tent)
         self.assertEqual(tent_line.procurement_status, "on_order")
         self.assertEqual(tent_line.procurement_allocation_ids.purchase_order_id.partner_id, self.vendor_b)
+
+    def test_vendor_of_another_variant_is_not_offered(self):
+        size = self.env["product.attribute"].create(
+            {"name": "Marquee Size", "value_ids": [Command.create({"name": "Small"}), Command.create({"name": "Large"})]}
+        )
+        marquee = self.env["product.template"].create(
+            {
+                "name": "Marquee",
+                "is_storable": True,
+                "attribute_line_ids": [
+                    Command.create({"attribute_id": size.id, "value_ids": [Command.set(size.value_ids.ids)]})
+                ],
+            }
+        )
+        small, large = marquee.product_variant_ids
+        # the first vendor line is for the large marquee only
+        self.env["product.supplierinfo"].create(
+            [
+                {"product_tmpl_id": marquee.id, "product_id": large.id, "partner_id": self.vendor_a.id, "sequence": 1},
+                {"product_tmpl_id": marquee.id, "partner_id": self.vendor_b.id, "sequence": 2},
+            ]
+        )
+        self._backorder(self._order([(small, 3)]))
+        form = Form(self.env["backops.backorder.replenish"])
+        rows = {row["product_id"]: row for row in form.line_ids._records}
+        self.assertEqual(rows[small.id]["order_qty"], 2)
+        self.assertEqual(rows[small.id]["partner_id"], self.vendor_b.id)
 
     def test_older_backorders_are_left_out(self):
         order = self._order([(self.cart, 11)])

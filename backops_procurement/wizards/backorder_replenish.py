@@ -85,9 +85,7 @@ class BackorderReplenish(models.TransientModel):
         for product in products:
             shortage = backordered[product] - max(free[product], 0.0) - incoming[product]
             shortage = float_round(max(shortage, 0.0), precision_rounding=product.uom_id.rounding, rounding_method="UP")
-            vendor = product.seller_ids.filtered(
-                lambda s: not s.company_id or s.company_id == self.company_id
-            )[:1].partner_id
+            vendor = product._get_backops_vendor(self.company_id)
             values.append(
                 {
                     "product_id": product.id,
