@@ -756,7 +756,8 @@ class PurchaseOrder(models.Model):
         order is approved again; a lower amount voids nothing, only requests of tiers
         it no longer reaches."""
         previous = previous or {}
-        to_ask_again = self.browse()
+        to_void = defaultdict(self.browse)  # reason -> orders
+        to_reschedule = self.browse()
         for order in self.filtered(lambda o: o.company_id.backops_has_approval_tiers):
             requests = order.backops_approval_request_ids
             approved = requests.filtered(lambda r: r.state == "approved")
@@ -780,10 +781,14 @@ class PurchaseOrder(models.Model):
                     no_longer_needed.sudo().write(
                         {"state": "voided", "reason": _("the amount no longer needs this tier")}
                     )
-                    order._backops_schedule_approval_activities()
+                    to_reschedule |= order
                 continue
-            order._backops_void_approvals(reason)
-            to_ask_again |= order
+            to_void[reason] |= order
+        if to_reschedule:
+            to_reschedule._backops_schedule_approval_activities()
+        for reason, orders in to_void.items():
+            orders._backops_void_approvals(reason)
+        to_ask_again = self.browse().union(*to_void.values())
         if to_ask_again:
             to_ask_again.filtered(lambda o: o.state != "to approve").write({"state": "to approve"})
             to_ask_again._backops_request_approval()

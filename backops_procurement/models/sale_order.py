@@ -43,18 +43,23 @@ class SaleOrder(models.Model):
 
     @api.depends("picking_ids.backorder_id", "picking_ids.state")
     def _compute_backops_backorders(self):
-        # searched, not read through picking_ids: filling that cache before the
-        # deliveries exist would change the order Odoo lists them in afterwards
-        backorders = self.env["stock.picking"].search(
-            [("sale_id", "in", self.filtered("id").ids), ("backops_is_backorder", "=", True)]
-        )
+        backorders_by_order = defaultdict(lambda: self.env["stock.picking"])
+        for picking in self._get_backops_backorders():
+            backorders_by_order[picking.sale_id] |= picking
         for order in self:
-            order_backorders = backorders.filtered(lambda picking, order=order: picking.sale_id == order)
+            order_backorders = backorders_by_order[order]
             order.backops_backorder_count = len(order_backorders)
             order.backops_has_backorder = bool(order_backorders)
             order.backops_fulfillable_backorder = any(
                 picking.backops_fulfillable in ("complete", "partial") for picking in order_backorders
             )
+
+    def _get_backops_backorders(self):
+        # searched, not read through picking_ids: filling that cache before the
+        # deliveries exist would change the order Odoo lists them in afterwards
+        return self.env["stock.picking"].search(
+            [("sale_id", "in", self.filtered("id").ids), ("backops_is_backorder", "=", True)]
+        )
 
     def _search_backops_has_backorder(self, operator, value):
         return self._backops_search_pickings(operator, value, [("backops_is_backorder", "=", True)])
@@ -73,10 +78,7 @@ class SaleOrder(models.Model):
 
     def action_view_backorders(self):
         self.ensure_one()
-        backorders = self.env["stock.picking"].search(
-            [("sale_id", "=", self.id), ("backops_is_backorder", "=", True)]
-        )
-        return backorders._get_records_action(name=_("Backorders of %(order)s", order=self.name))
+        return self._get_backops_backorders()._get_records_action(name=_("Backorders of %(order)s", order=self.name))
 
     def action_open_backorder_fill(self):
         self.ensure_one()
