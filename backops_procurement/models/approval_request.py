@@ -1,4 +1,5 @@
 from odoo import _, api, fields, models
+from odoo.osv import expression
 
 REQUEST_STATES = [
     ("pending", "Waiting"),
@@ -22,7 +23,9 @@ class ApprovalRequest(models.Model):
         "purchase.order", string="Purchase Order", required=True, index=True, ondelete="cascade", readonly=True
     )
     company_id = fields.Many2one(related="purchase_order_id.company_id", store=True, index=True)
-    tier_id = fields.Many2one("backops.approval.tier", string="Tier", required=True, readonly=True)
+    tier_id = fields.Many2one(
+        "backops.approval.tier", string="Tier", required=True, readonly=True, ondelete="restrict"
+    )
     sequence = fields.Integer(readonly=True)
     state = fields.Selection(REQUEST_STATES, default="pending", required=True, index=True, readonly=True)
     is_next = fields.Boolean(
@@ -86,9 +89,10 @@ class ApprovalRequest(models.Model):
     def _compute_can_approve(self):
         user = self.env.user
         for request in self:
-            request.can_approve = request.is_next and request.tier_id._is_approver(user)
+            request.can_approve = not request.purchase_order_id._backops_approver_refusal(request, user)
 
     def _search_can_approve(self, operator, value):
+        """The requests ``_backops_approver_refusal`` lets the user approve, as a domain."""
         if operator not in ("=", "!=") or not isinstance(value, bool):
             raise NotImplementedError(_("Unsupported search on 'Waiting for Me'."))
         user = self.env.user
@@ -98,8 +102,17 @@ class ApprovalRequest(models.Model):
                 "|", ("user_ids", "=", False), ("user_ids", "in", user.ids),
             ]
         )
-        domain = [("is_next", "=", True), ("tier_id", "in", tiers.ids)]
-        return domain if (operator == "=") == value else ["!", "&", *domain]
+        domain = [
+            ("is_next", "=", True),
+            ("state", "=", "pending"),
+            ("tier_id", "in", tiers.ids),
+            "|",
+            ("company_id.backops_approval_allow_self", "=", True),
+            "&",
+            ("requested_by_id", "!=", user.id),
+            ("purchase_order_id.create_uid", "!=", user.id),
+        ]
+        return domain if (operator == "=") == value else ["!", *expression.normalize_domain(domain)]
 
     # ------------------------------------------------------------------
     # Actions of the To Approve list

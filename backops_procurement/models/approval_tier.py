@@ -1,5 +1,5 @@
 from odoo import _, api, fields, models
-from odoo.exceptions import ValidationError
+from odoo.exceptions import UserError, ValidationError
 
 
 class ApprovalTier(models.Model):
@@ -9,20 +9,22 @@ class ApprovalTier(models.Model):
 
     _name = "backops.approval.tier"
     _description = "Purchase Approval Tier"
+    _inherit = ["mail.thread"]
     _order = "company_id, sequence, min_amount, id"
     _check_company_auto = True
 
-    name = fields.Char(required=True, translate=True)
-    active = fields.Boolean(default=True)
+    name = fields.Char(required=True, translate=True, tracking=True)
+    active = fields.Boolean(default=True, tracking=True)
     company_id = fields.Many2one(
-        "res.company", required=True, index=True, default=lambda self: self.env.company
+        "res.company", required=True, index=True, default=lambda self: self.env.company, tracking=True
     )
     currency_id = fields.Many2one(related="company_id.currency_id")
-    sequence = fields.Integer(default=10, help="Tiers approve in this order.")
+    sequence = fields.Integer(default=10, help="Tiers approve in this order.", tracking=True)
     min_amount = fields.Monetary(
         string="From Amount",
         required=True,
         currency_field="currency_id",
+        tracking=True,
         help="Orders of this amount or more, in the company's currency at the order "
         "date, need this tier's approval.",
     )
@@ -30,12 +32,14 @@ class ApprovalTier(models.Model):
         "res.groups",
         string="Approvers' Group",
         required=True,
+        tracking=True,
         help="Users of this group may approve this tier.",
     )
     user_ids = fields.Many2many(
         "res.users",
         string="Named Approvers",
         domain="[('share', '=', False)]",
+        tracking=True,
         help="When set, only these users of the group approve this tier.",
     )
 
@@ -57,6 +61,18 @@ class ApprovalTier(models.Model):
                     )
                 )
 
+    # ------------------------------------------------------------------
+    # Which tiers an amount reaches, who approves them
+    # ------------------------------------------------------------------
+    @api.model
+    def _select_for_amount(self, company, amount):
+        """The active tiers of ``company`` that ``amount`` (in the company's
+        currency) reaches, in the order they approve."""
+        currency = company.currency_id
+        return company.backops_approval_tier_ids.filtered(
+            lambda tier: currency.compare_amounts(amount, tier.min_amount) >= 0
+        ).sorted(lambda tier: (tier.sequence, tier.min_amount, tier.id))
+
     def _get_approvers(self):
         """Users who may approve this tier."""
         self.ensure_one()
@@ -66,3 +82,37 @@ class ApprovalTier(models.Model):
     def _is_approver(self, user):
         self.ensure_one()
         return self.group_id in user.groups_id and (not self.user_ids or user in self.user_ids)
+
+    # ------------------------------------------------------------------
+    # CRUD: orders already waiting get what the new configuration asks
+    # ------------------------------------------------------------------
+    @api.model_create_multi
+    def create(self, vals_list):
+        tiers = super().create(vals_list)
+        tiers.company_id._backops_resync_waiting_orders()
+        return tiers
+
+    def write(self, vals):
+        companies = self.company_id
+        res = super().write(vals)
+        (companies | self.company_id)._backops_resync_waiting_orders()
+        return res
+
+    @api.ondelete(at_uninstall=False)
+    def _unlink_except_used(self):
+        # sudo: whether any order was ever asked to approve these tiers, whatever its company
+        used = self.env["backops.approval.request"].sudo().search_count([("tier_id", "in", self.ids)], limit=1)
+        if used:
+            raise UserError(
+                _(
+                    "%(tiers)s approved or waited on purchase orders: archive them instead, so "
+                    "that the orders keep their history.",
+                    tiers=", ".join(self.mapped("name")),
+                )
+            )
+
+    def unlink(self):
+        companies = self.company_id
+        res = super().unlink()
+        companies._backops_resync_waiting_orders()
+        return res

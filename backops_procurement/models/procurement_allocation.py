@@ -1,10 +1,22 @@
+from collections import defaultdict
+
 from odoo import _, api, fields, models
-from odoo.exceptions import ValidationError
-from odoo.tools import float_compare
+from odoo.exceptions import UserError, ValidationError
+from odoo.tools import SQL, float_compare, float_is_zero, float_round
+
+from ..tools import check_quantity
 
 
 class ProcurementAllocation(models.Model):
-    """A quantity of one need (sale order line) covered by one RFQ/PO line."""
+    """A quantity of one need (sale order line) covered by one RFQ/PO line.
+
+    Every rule of allocations lives here, in ``create``/``write``, so that the
+    allocation form, a direct call over RPC, the Line Item Editor, the Create RFQs
+    wizard and Replenish Backorders all meet the same rules: both lines of the same
+    company (checked first), product and convertible units, a confirmed need, an RFQ
+    whose lines may still change, never more on an RFQ line than it orders, and, with
+    Block Over-Ordering, no need put in Excess. The rows these checks read are locked
+    first, so that two transactions cannot both pass them."""
 
     _name = "backops.procurement.allocation"
     _description = "Procurement Allocation"
@@ -41,7 +53,8 @@ class ProcurementAllocation(models.Model):
         string="Created by Odoo",
         readonly=True,
         help="Allocation of a purchase line that Odoo created for this sale line "
-        "(buy/MTO routes, service to purchase); it follows the line's quantity.",
+        "(buy/MTO routes, service to purchase); it follows the line's quantity. Set by "
+        "the addon only, never by users.",
     )
     # stored values are computed before the INSERT (precompute): creating allocations
     # in batch costs no UPDATE afterwards
@@ -102,7 +115,7 @@ class ProcurementAllocation(models.Model):
             )
 
     # ------------------------------------------------------------------
-    # Constraints: each refusal names the need and the RFQ line
+    # Rules: each refusal names the need and the RFQ line
     # ------------------------------------------------------------------
     def _describe(self):
         return _(
@@ -112,14 +125,37 @@ class ProcurementAllocation(models.Model):
             purchase=self.purchase_order_id.name,
         )
 
+    @api.model
     def _check_quantity_values(self, quantities):
-        """Refuse quantities that are not positive, before anything is written."""
-        digits = self.env["decimal.precision"].precision_get("Product Unit of Measure")
+        """Refuse quantities that are not positive finite numbers, before anything is written."""
         for quantity in quantities:
-            if float_compare(quantity or 0.0, 0.0, precision_digits=digits) <= 0:
+            check_quantity(self.env, quantity, _("Allocated quantity"), allow_zero=False)
+            digits = self.env["decimal.precision"].precision_get("Product Unit of Measure")
+            if float_is_zero(quantity, precision_digits=digits):
                 raise ValidationError(
-                    _("The quantity allocated to a need must be positive, not %(qty)s.", qty=quantity or 0.0)
+                    _("The quantity allocated to a need must be positive, not %(qty)s.", qty=quantity)
                 )
+
+    @api.model
+    def _check_pair_companies(self, pairs):
+        """Refuse pairs (need, RFQ line) of two companies, before anything else is
+        read of them: the message names the user's need only, never the other
+        company's order or quantities."""
+        for need, line in pairs:
+            # sudo: the companies only, to refuse; nothing of the line is shown
+            need_company, line_company = need.sudo().company_id, line.sudo().company_id
+            if need_company != line_company:
+                raise ValidationError(
+                    _(
+                        "%(need)s belongs to %(company)s: it can only be allocated to an RFQ "
+                        "line of %(company)s.",
+                        need=need._procurement_label(),
+                        company=need_company.name,
+                    )
+                )
+
+    def _check_companies(self):
+        self._check_pair_companies([(allocation.sale_line_id, allocation.purchase_line_id) for allocation in self])
 
     @api.constrains("sale_line_id", "purchase_line_id")
     def _check_lines(self):
@@ -153,34 +189,342 @@ class ProcurementAllocation(models.Model):
                     )
                 )
 
-    @api.constrains("quantity", "purchase_line_id")
-    def _check_purchase_line_quantity(self):
-        self.filtered(lambda a: not a.is_automatic).purchase_line_id._check_procurement_allocated_qty()
+    def _check_editable(self):
+        """A buyer allocates confirmed needs to RFQ lines that may still change: not
+        on cancelled or locked orders, not for quotations or cancelled sales."""
+        for allocation in self:
+            order = allocation.purchase_line_id.order_id
+            if not order._backops_takes_needs():
+                raise ValidationError(
+                    _(
+                        "%(need)s: %(order)s is %(state)s; needs are allocated only to RFQs and "
+                        "purchase orders whose lines can still change.",
+                        need=allocation._describe(),
+                        order=order.name,
+                        state=dict(order._fields["state"]._description_selection(self.env))[order.state],
+                    )
+                )
+            if not allocation.sale_line_id._is_procurement_need():
+                raise ValidationError(
+                    _(
+                        "%(need)s is not a need: its sale order is not confirmed, or its "
+                        "product is not subject to procurement.",
+                        need=allocation.sale_line_id._procurement_label(),
+                    )
+                )
+
+    @api.model
+    def _allocated_per_need(self, needs):
+        """{need id: quantity allocated on RFQs/POs that are not cancelled}, read from
+        the database (this transaction's changes included)."""
+        if not needs:
+            return {}
+        self.flush_model(["sale_line_id", "purchase_line_id", "quantity"])
+        self.env["purchase.order.line"].flush_model(["order_id"])
+        self.env["purchase.order"].flush_model(["state"])
+        self.env.cr.execute(SQL(
+            """
+            SELECT alloc.sale_line_id, SUM(alloc.quantity)
+              FROM backops_procurement_allocation alloc
+              JOIN purchase_order_line pol ON pol.id = alloc.purchase_line_id
+              JOIN purchase_order po ON po.id = pol.order_id
+             WHERE alloc.sale_line_id = ANY(%s) AND po.state != 'cancel'
+          GROUP BY alloc.sale_line_id
+            """,
+            needs.ids,
+        ))
+        totals = dict(self.env.cr.fetchall())
+        return {need.id: float(totals.get(need.id, 0.0)) for need in needs}
+
+    @api.model
+    def _blocking_needs(self, needs):
+        """The needs of companies with Block Over-Ordering."""
+        return needs.filtered(lambda need: need.company_id.backops_block_over_ordering)
+
+    def _check_over_ordering(self, previous=None):
+        """With Block Over-Ordering, refuse a change that puts the needs of these
+        allocations in Excess, or further into it. ``previous``: {need id: allocated
+        before the change}; without it, everything counts as allocated now."""
+        needs = self._blocking_needs(self.sale_line_id)
+        if not needs:
+            return
+        totals = self._allocated_per_need(needs)
+        previous = previous or {}
+        for need in needs:
+            rounding = need.product_uom.rounding
+            total = totals[need.id]
+            if float_compare(total, need.product_uom_qty, precision_rounding=rounding) <= 0:
+                continue
+            if need.id in previous and float_compare(total, previous[need.id], precision_rounding=rounding) <= 0:
+                continue  # already in Excess (the sale was lowered): lowering is always fine
+            raise ValidationError(
+                _(
+                    "%(need_label)s needs %(need)s %(uom)s; this would put %(total)s "
+                    "%(uom)s on order (Excess). Block Over-Ordering is on for %(company)s.",
+                    need_label=need._procurement_label(),
+                    need=need.product_uom_qty,
+                    total=total,
+                    uom=need.product_uom.name,
+                    company=need.company_id.name,
+                )
+            )
+
+    @api.model
+    def _lock_rows(self, needs, lines):
+        """Lock the needs and RFQ lines whose quantities the checks read, until the
+        transaction ends. A concurrent transaction that changed them (their stored
+        allocated quantities change with every allocation) makes this one fail to
+        serialize: Odoo retries the request, which then sees that change."""
+        for table, records in (("sale_order_line", needs), ("purchase_order_line", lines)):
+            if records:
+                self.env.cr.execute(SQL(
+                    "SELECT id FROM %s WHERE id = ANY(%s) ORDER BY id FOR NO KEY UPDATE",
+                    SQL.identifier(table),
+                    sorted(records.ids),
+                ))
 
     # ------------------------------------------------------------------
-    # CRUD: Odoo-created allocations make room for the buyer's own
+    # CRUD: the rules on every path
     # ------------------------------------------------------------------
     @api.model_create_multi
     def create(self, vals_list):
-        self._check_quantity_values([vals.get("quantity") for vals in vals_list])
-        allocations = super().create(vals_list)
-        allocations.purchase_line_id._sync_automatic_allocations()
-        return allocations
+        if any("is_automatic" in vals for vals in vals_list):
+            raise UserError(_("Allocations created by Odoo follow its own links; they cannot be made by hand."))
+        return self._create_allocations(vals_list)
 
     def write(self, vals):
+        if "is_automatic" in vals:
+            raise UserError(_("Whether Odoo created an allocation is not for users to change."))
+        return self._write_allocations(vals)
+
+    @api.model
+    def _create_allocations(self, vals_list, automatic=False):
+        """Create allocations after every rule is met. ``automatic``: allocations that
+        mirror the purchase lines Odoo created for sale lines (``_sync_automatic``):
+        they follow Odoo, so the buyer's rules (editable order, Block Over-Ordering,
+        capacity) do not apply to them."""
+        self._check_quantity_values([vals.get("quantity") for vals in vals_list])
+        needs = self.env["sale.order.line"].browse([vals.get("sale_line_id") for vals in vals_list])
+        lines = self.env["purchase.order.line"].browse([vals.get("purchase_line_id") for vals in vals_list])
+        self._check_pair_companies([(need, line) for need, line in zip(needs, lines) if need and line])
+        if not automatic:
+            self._lock_rows(needs, lines)
+        totals_before = self._allocated_per_need(self._blocking_needs(needs)) if not automatic else {}
+        orders = lines.sudo().order_id
+        with orders._backops_guard_approvals():
+            allocations = super().create(
+                [dict(vals, is_automatic=True) for vals in vals_list] if automatic else vals_list
+            )
+            if not automatic:
+                allocations._check_editable()
+                allocations.purchase_line_id._check_procurement_allocated_qty()
+                allocations._check_over_ordering(totals_before)
+                allocations.purchase_line_id._sync_automatic_allocations()
+        return allocations
+
+    def _write_allocations(self, vals, automatic=False):
         if "quantity" in vals:
             self._check_quantity_values([vals["quantity"]])
-        if "quantity" in vals and not self.env.context.get("backops_syncing_allocations"):
-            # a quantity set by hand is the buyer's: it no longer follows the line
-            vals = dict(vals, is_automatic=False)
-        previous_lines = self.purchase_line_id
-        res = super().write(vals)
-        if vals.keys() & {"quantity", "purchase_line_id", "sale_line_id"}:
-            (previous_lines | self.purchase_line_id)._sync_automatic_allocations()
+        Need, Line = self.env["sale.order.line"], self.env["purchase.order.line"]
+        new_need = Need.browse(vals.get("sale_line_id"))
+        new_line = Line.browse(vals.get("purchase_line_id"))
+        if new_need or new_line:
+            self._check_pair_companies(
+                [(new_need or allocation.sale_line_id, new_line or allocation.purchase_line_id) for allocation in self]
+            )
+        needs, lines = self.sale_line_id | new_need, self.purchase_line_id | new_line
+        if not automatic:
+            self._lock_rows(needs, lines)
+            if "quantity" in vals:
+                # a quantity set by hand is the buyer's: it no longer follows Odoo's line
+                vals = dict(vals, is_automatic=False)
+        totals_before = self._allocated_per_need(self._blocking_needs(needs)) if not automatic else {}
+        orders = lines.sudo().order_id
+        with orders._backops_guard_approvals():
+            res = super().write(vals)
+            if not automatic:
+                self._check_editable()
+                lines._check_procurement_allocated_qty()
+                self._check_over_ordering(totals_before)
+            if not automatic and vals.keys() & {"quantity", "purchase_line_id", "sale_line_id"}:
+                lines._sync_automatic_allocations()
         return res
 
     def unlink(self):
-        purchase_lines = self.purchase_line_id
-        res = super().unlink()
-        purchase_lines.exists()._sync_automatic_allocations()
+        return self._unlink_allocations()
+
+    def _unlink_allocations(self, sync=True):
+        """Remove allocations (always allowed: it only lowers what is on order).
+        ``sync``: Odoo's own allocations of the lines take the room freed."""
+        lines = self.purchase_line_id
+        orders = lines.sudo().order_id
+        with orders._backops_guard_approvals():
+            res = super().unlink()
+            if sync:
+                lines.exists()._sync_automatic_allocations()
         return res
+
+    # ------------------------------------------------------------------
+    # The allocation service: {RFQ: {need: quantity}}
+    # ------------------------------------------------------------------
+    @api.model
+    def _allocate(self, plan):
+        """Set how much of each need each RFQ covers.
+
+        ``plan`` maps RFQs (purchase.order records) to ``{sale order line: quantity}``,
+        quantities in each need's unit of measure; 0 takes the need off the RFQ. The
+        RFQs' lines are created or resized, one per product, in the product's purchase
+        unit and priced by Odoo from the vendor's prices; allocations are created,
+        changed or removed in batch, through ``create``/``write``/``unlink`` and their
+        rules. The plan's own input is checked before anything is written.
+        """
+        plan = {order: quantities for order, quantities in plan.items() if quantities}
+        if not plan:
+            return
+        PurchaseOrder = self.env["purchase.order"]
+        orders = PurchaseOrder.browse([order.id for order in plan])
+        needs = self.env["sale.order.line"].browse(list({need.id for quantities in plan.values() for need in quantities}))
+        orders.check_access("write")
+        self.check_access("create")
+        self._check_plan(plan)
+        orders._check_procurement_editable()
+        self._lock_rows(needs, self.env["purchase.order.line"])
+
+        current = {
+            (allocation.purchase_order_id.id, allocation.sale_line_id.id): allocation
+            for allocation in self.search([("purchase_order_id", "in", orders.ids), ("sale_line_id", "in", needs.ids)])
+        }
+        Line = self.env["purchase.order.line"]
+        line_items = defaultdict(list)  # purchase line -> [(need, quantity, allocation)]
+        new_lines = {}  # (order id, product id) -> [(need, quantity)]
+        for order, quantities in plan.items():
+            for need, quantity in quantities.items():
+                allocation = current.get((order.id, need.id))
+                if allocation:
+                    line_items[allocation.purchase_line_id].append((need, quantity, allocation))
+                    continue
+                if float_is_zero(quantity, precision_rounding=need.product_uom.rounding):
+                    continue
+                line = order._get_procurement_line(need.product_id)
+                if line:
+                    line_items[line].append((need, quantity, self.browse()))
+                else:
+                    new_lines.setdefault((order.id, need.product_id.id), []).append((need, quantity))
+
+        # lines: new ones in one batch, existing ones resized by what changes on them
+        created = Line.create(
+            [
+                {
+                    "order_id": order_id,
+                    "product_id": product_id,
+                    "product_uom": items[0][0].product_id.uom_po_id.id,
+                    "product_qty": self._line_quantity(
+                        0.0, items[0][0].product_id.uom_po_id, [(need, quantity, self.browse()) for need, quantity in items]
+                    ),
+                }
+                for (order_id, product_id), items in new_lines.items()
+            ]
+        )
+        for line, items in zip(created, new_lines.values()):
+            line_items[line] = [(need, quantity, self.browse()) for need, quantity in items]
+
+        grown, shrunk = {}, {}
+        for line, items in line_items.items():
+            if line in created:
+                continue
+            new_qty = self._line_quantity(line.product_qty, line.product_uom, items)
+            comparison = float_compare(new_qty, line.product_qty, precision_rounding=line.product_uom.rounding)
+            if comparison > 0:
+                grown[line] = new_qty
+            elif comparison < 0:
+                shrunk[line] = new_qty
+        self._write_by_value(Line, grown, "product_qty")
+
+        # allocations: lower and remove first, then raise and add
+        to_remove = self.browse()
+        changed, to_create = {}, []
+        for line, items in line_items.items():
+            for need, quantity, allocation in items:
+                rounding = need.product_uom.rounding
+                if not allocation:
+                    to_create.append({"sale_line_id": need.id, "purchase_line_id": line.id, "quantity": quantity})
+                elif float_is_zero(quantity, precision_rounding=rounding):
+                    to_remove |= allocation
+                elif float_compare(quantity, allocation.quantity, precision_rounding=rounding):
+                    changed[allocation] = quantity
+        to_remove.unlink()
+        lowered = {allocation: qty for allocation, qty in changed.items() if qty < allocation.quantity}
+        self._write_by_value(self, lowered, "quantity")
+        self._write_by_value(self, {a: q for a, q in changed.items() if a not in lowered}, "quantity")
+        self.create(to_create)
+
+        # lines that shrink, and lines of an RFQ left without anything to order
+        to_unlink = Line
+        kept = {}
+        for line, quantity in shrunk.items():
+            if (
+                float_is_zero(quantity, precision_rounding=line.product_uom.rounding)
+                and line.state in ("draft", "sent", "to approve")
+                and not line.procurement_allocation_ids
+            ):
+                to_unlink |= line
+            else:
+                kept[line] = quantity
+        self._write_by_value(Line, kept, "product_qty")
+        to_unlink.unlink()
+
+        # the RFQ's source document names the sale orders it now serves, as Odoo's
+        # make-to-order RFQs do
+        for order, quantities in plan.items():
+            sources = (order.origin or "").split(", ") if order.origin else []
+            missing = [
+                name
+                for name in dict.fromkeys(need.order_id.name for need, quantity in quantities.items() if quantity)
+                if name not in sources
+            ]
+            if missing:
+                order.origin = ", ".join(sources + missing)
+
+    @api.model
+    def _write_by_value(self, model, values, fname):
+        """Write ``{record: value}`` with one ``write`` per distinct value."""
+        groups = defaultdict(list)
+        for record, value in values.items():
+            groups[value].append(record.id)
+        for value, ids in groups.items():
+            model.browse(ids).write({fname: value})
+
+    @api.model
+    def _check_plan(self, plan):
+        """The plan's own input: numbers, companies and needs, before anything is written."""
+        for order, quantities in plan.items():
+            for need, quantity in quantities.items():
+                check_quantity(self.env, quantity, need._procurement_label())
+                if need.company_id != order.company_id:
+                    raise UserError(
+                        _(
+                            "%(need)s belongs to %(company)s; it can only be allocated to RFQs of %(company)s.",
+                            need=need._procurement_label(),
+                            company=need.company_id.name,
+                        )
+                    )
+                if quantity and not need._is_procurement_need():
+                    raise UserError(
+                        _(
+                            "%(need)s is not a need: its sale order is not confirmed, or its "
+                            "product is not subject to procurement.",
+                            need=need._procurement_label(),
+                        )
+                    )
+
+    @api.model
+    def _line_quantity(self, line_qty, line_uom, items):
+        """New quantity of a purchase line in ``line_uom`` once ``items``, a list of
+        (need, new quantity, current allocation), are applied: what is not allocated
+        on the line (bought for stock) stays, rounded up to the unit."""
+        delta = 0.0
+        for need, quantity, allocation in items:
+            delta += need.product_uom._compute_quantity(quantity, line_uom, round=False)
+            if allocation:
+                delta -= allocation.purchase_uom_qty
+        return float_round(max(line_qty + delta, 0.0), precision_rounding=line_uom.rounding, rounding_method="UP")

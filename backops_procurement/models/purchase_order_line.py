@@ -17,21 +17,36 @@ class PurchaseOrderLine(models.Model):
     procurement_sale_line_ids = fields.Many2many(
         "sale.order.line",
         string="Needs Covered",
-        compute="_compute_procurement_allocated_qty",
+        compute="_compute_procurement_sale_line_ids",
     )
+    # stored: every allocation made or changed on the line writes its row, which the
+    # capacity check locks (see backops.procurement.allocation._lock_rows)
     procurement_allocated_qty = fields.Float(
         string="Allocated",
         compute="_compute_procurement_allocated_qty",
+        store=True,
         digits="Product Unit of Measure",
         help="Quantity of this line allocated to needs, in the line's unit of measure.",
     )
 
+    @api.depends("procurement_allocation_ids")
+    def _compute_procurement_sale_line_ids(self):
+        for line in self:
+            line.procurement_sale_line_ids = line.procurement_allocation_ids.sale_line_id
+
     @api.depends("procurement_allocation_ids.purchase_uom_qty")
     def _compute_procurement_allocated_qty(self):
+        allocated = defaultdict(float)
+        stored = self.filtered("id")
+        if stored:
+            for line, quantity in self.env["backops.procurement.allocation"].sudo()._read_group(
+                [("purchase_line_id", "in", stored.ids)], ["purchase_line_id"], ["purchase_uom_qty:sum"]
+            ):
+                allocated[line.id] = quantity
+        for line in self - stored:
+            allocated[line.id] = sum(line.procurement_allocation_ids.mapped("purchase_uom_qty"))
         for line in self:
-            allocations = line.procurement_allocation_ids
-            line.procurement_sale_line_ids = allocations.sale_line_id
-            line.procurement_allocated_qty = sum(allocations.mapped("purchase_uom_qty"))
+            line.procurement_allocated_qty = allocated[line.id]
 
     # ------------------------------------------------------------------
     # Consistency between the line's quantity and its allocations
@@ -48,6 +63,7 @@ class PurchaseOrderLine(models.Model):
         return {line.id: qty for line, qty in groups}
 
     def _check_procurement_allocated_qty(self):
+        """Never more allocated by hand on a line than it orders."""
         manual = self._manual_allocated_qty()
         for line in self:
             allocated = manual.get(line.id, 0.0)
@@ -99,18 +115,12 @@ class PurchaseOrderLine(models.Model):
         """Keep the allocations of the sale lines Odoo procured with each line (see
         ``_get_procured_sale_lines``) within what the buyer's own allocations leave
         of the line's quantity."""
-        if self.env.context.get("backops_syncing_allocations"):
-            return
         lines = self.exists()
         if not lines:
             return
         # sudo: Odoo links sale and purchase lines whatever the user's rights
         # (procurements run as superuser); these allocations only mirror that link.
-        Allocation = (
-            self.env["backops.procurement.allocation"]
-            .sudo()
-            .with_context(backops_syncing_allocations=True)
-        )
+        Allocation = self.env["backops.procurement.allocation"].sudo()
         # only lines Odoo linked to sales, or that still carry allocations it made
         lines = lines.filtered(lambda line: line.sale_line_id or line.move_dest_ids) | Allocation.search(
             [("purchase_line_id", "in", lines.ids), ("is_automatic", "=", True)]
@@ -151,53 +161,76 @@ class PurchaseOrderLine(models.Model):
 
         Allocation.browse(
             [allocation.id for key, allocation in automatic.items() if key not in targets]
-        ).unlink()
+        )._unlink_allocations(sync=False)
         to_create = []
+        changed = {}
         for (line_id, sale_line_id), quantity in targets.items():
             allocation = automatic.get((line_id, sale_line_id))
             if not allocation:
-                to_create.append(
-                    {
-                        "sale_line_id": sale_line_id,
-                        "purchase_line_id": line_id,
-                        "quantity": quantity,
-                        "is_automatic": True,
-                    }
-                )
+                to_create.append({"sale_line_id": sale_line_id, "purchase_line_id": line_id, "quantity": quantity})
             elif float_compare(
                 allocation.quantity, quantity, precision_rounding=allocation.sale_line_id.product_uom.rounding
             ):
-                allocation.quantity = quantity
-        Allocation.create(to_create)
+                changed[allocation] = quantity
+        for allocation, quantity in changed.items():
+            allocation._write_allocations({"quantity": quantity}, automatic=True)
+        if to_create:
+            Allocation._create_allocations(to_create, automatic=True)
 
     # ------------------------------------------------------------------
-    # CRUD
+    # CRUD: allocations and approvals follow the lines, on every path
     # ------------------------------------------------------------------
     @api.model_create_multi
     def create(self, vals_list):
-        lines = super().create(vals_list)
-        lines.filtered(lambda line: line.sale_line_id or line.move_dest_ids)._sync_automatic_allocations()
-        lines.order_id._backops_recheck_approvals()
+        orders = self.env["purchase.order"].browse({vals.get("order_id") for vals in vals_list if vals.get("order_id")})
+        with orders._backops_guard_approvals():
+            lines = super().create(vals_list)
+            lines.filtered(lambda line: line.sale_line_id or line.move_dest_ids)._sync_automatic_allocations()
         return lines
 
     def write(self, vals):
-        res = super().write(vals)
-        if vals.keys() & {"product_qty", "product_uom", "product_id", "sale_line_id", "move_dest_ids"}:
+        orders = self.order_id | self.env["purchase.order"].browse(vals.get("order_id"))
+        companies = {line.id: line.company_id for line in self}
+        with orders._backops_guard_approvals():
+            res = super().write(vals)
             lines = self.filtered(
                 lambda line: line.sale_line_id or line.move_dest_ids or line.procurement_allocation_ids
             )
-            lines._sync_automatic_allocations()
-            lines.procurement_allocation_ids._check_lines()
-            lines._check_procurement_allocated_qty()
-        if vals.keys() & {"product_qty", "price_unit", "taxes_id", "discount", "product_id", "product_uom"}:
-            self.order_id._backops_recheck_approvals()
+            if lines:
+                lines._sync_automatic_allocations()
+                allocations = lines.procurement_allocation_ids
+                # a line moved to another order (Odoo's merge of RFQs) or company takes
+                # its allocations along: they meet the rules there
+                moved = lines.filtered(lambda line: companies[line.id] != line.company_id)
+                moved.procurement_allocation_ids._check_companies()
+                allocations._check_lines()
+                if "order_id" in vals:
+                    allocations.filtered(lambda a: not a.is_automatic)._check_editable()
+                lines._check_procurement_allocated_qty()
         return res
 
     def unlink(self):
-        # through the ORM (not only ON DELETE CASCADE) so that the needs'
-        # statuses are recomputed in the same transaction
-        self.procurement_allocation_ids.with_context(backops_syncing_allocations=True).unlink()
         orders = self.order_id
-        res = super().unlink()
-        orders._backops_recheck_approvals()
+        with orders._backops_guard_approvals():
+            # through the ORM (not only ON DELETE CASCADE) so that the needs'
+            # statuses are recomputed in the same transaction
+            self.procurement_allocation_ids._unlink_allocations(sync=False)
+            res = super().unlink()
         return res
+
+    def _merge_po_line(self, rfq_line):
+        """Odoo's Merge RFQs adds ``rfq_line``'s quantity to this line and cancels its
+        RFQ: its allocations come along, so that the needs stay covered."""
+        super()._merge_po_line(rfq_line)
+        incoming = rfq_line.procurement_allocation_ids.filtered(lambda a: not a.is_automatic)
+        if not incoming:
+            return
+        here = {allocation.sale_line_id: allocation for allocation in self.procurement_allocation_ids}
+        for allocation in incoming:
+            existing = here.get(allocation.sale_line_id)
+            if existing:
+                quantity = existing.quantity + allocation.quantity
+                allocation.unlink()
+                existing.quantity = quantity
+            else:
+                allocation.purchase_line_id = self

@@ -64,3 +64,22 @@ class ResCompany(models.Model):
         }
         for company in self:
             company.backops_has_approval_tiers = company.id in companies_with_tiers
+
+    def write(self, vals):
+        res = super().write(vals)
+        if vals.keys() & {"backops_approval_amount_base", "backops_approval_split_days", "backops_approval_allow_self"}:
+            self._backops_resync_waiting_orders()
+        return res
+
+    def _backops_resync_waiting_orders(self):
+        """After the approval configuration of these companies changed, the orders
+        waiting for approval ask what they now need (a pending request for each tier
+        their amount reaches, nothing for tiers it no longer does), in the same
+        transaction."""
+        if not self:
+            return
+        # sudo: whoever configures the tiers may not read every waiting order
+        waiting = self.env["purchase.order"].sudo().search(
+            [("company_id", "in", self.ids), ("state", "=", "to approve")]
+        )
+        waiting._backops_sync_requests(reschedule=True)

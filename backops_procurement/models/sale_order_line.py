@@ -101,11 +101,10 @@ class SaleOrderLine(models.Model):
             # The ORM hands computes over in batches of 1,000 records; take every
             # line whose status is pending at once, so that one query reads and one
             # writes however many needs changed.
-            pending = self.env.transaction.tocompute.get(self._fields["procurement_status"], ())
-            stored |= self.browse([line_id for line_id in pending if line_id])
-            stored._update_procurement_values()
+            stored |= self.env.records_to_compute(self._fields["procurement_status"]).filtered("id")
             for fname in ("procurement_allocated_qty", "procurement_remaining_qty", "procurement_status"):
                 self.env.remove_to_compute(self._fields[fname], stored)
+            stored._update_procurement_values()
 
     def _procurement_label(self):
         """How messages name a need: its sale order and product."""
@@ -136,10 +135,15 @@ class SaleOrderLine(models.Model):
 
     def _update_procurement_values(self):
         """Set the procurement quantities and status of stored lines with one query to
-        read and one to write, whatever their number: the ORM's flush would write them
-        a hundred rows per query, and statuses must stay cheap for tens of thousands
-        of needs. The dependencies are declared on the compute, so the ORM still decides
-        what to recompute and when."""
+        read and one to write, whatever their number.
+
+        Raw SQL, because the ORM cannot do this at this size: it flushes computed
+        values a hundred rows per UPDATE and recomputes them a thousand records per
+        call, which makes statuses cost a query per hundred needs; they must stay cheap
+        for tens of thousands. The dependencies are declared on the compute, so the
+        ORM still decides what to recompute and when; the UPDATE sets ``write_date``
+        and ``write_uid`` as the ORM would, and the changed fields are invalidated so
+        that the next read comes from the database."""
         env = self.env
         env["backops.procurement.allocation"].flush_model(["sale_line_id", "purchase_line_id", "quantity"])
         env["purchase.order.line"].flush_model(["order_id"])
@@ -176,13 +180,11 @@ class SaleOrderLine(models.Model):
             """,
             ids=list(self.ids),
         ))
-        values = {}
         changed_ids, changed_allocated, changed_remaining, changed_status = [], [], [], []
         for line_id, is_need, need, rounding, allocated, old_allocated, old_remaining, old_status in env.cr.fetchall():
             need, allocated = float(need), float(allocated)
             remaining = max(need - allocated, 0.0) if is_need else 0.0
             status = procurement_status(need, allocated, float(rounding)) if is_need else None
-            values[line_id] = (allocated, remaining, status or False)
             if (
                 status != old_status
                 or old_allocated is None
@@ -193,25 +195,24 @@ class SaleOrderLine(models.Model):
                 changed_allocated.append(allocated)
                 changed_remaining.append(remaining)
                 changed_status.append(status)
+        fnames = ["procurement_allocated_qty", "procurement_remaining_qty", "procurement_status"]
         if changed_ids:
             env.cr.execute(SQL(
                 """
                 UPDATE sale_order_line sol
                    SET procurement_allocated_qty = new.allocated,
                        procurement_remaining_qty = new.remaining,
-                       procurement_status = new.status
+                       procurement_status = new.status,
+                       write_uid = %s,
+                       write_date = (now() at time zone 'UTC')
                   FROM unnest(%s::int[], %s::numeric[], %s::numeric[], %s::varchar[])
                        AS new(id, allocated, remaining, status)
                  WHERE sol.id = new.id
                 """,
-                changed_ids, changed_allocated, changed_remaining, changed_status,
+                env.uid, changed_ids, changed_allocated, changed_remaining, changed_status,
             ))
-        lines = self.browse(values)
-        cache = env.cache
-        for index, fname in enumerate(
-            ("procurement_allocated_qty", "procurement_remaining_qty", "procurement_status")
-        ):
-            cache.update(lines, self._fields[fname], [values[line.id][index] for line in lines])
+            fnames += ["write_uid", "write_date"]
+        self.invalidate_recordset(fnames, flush=False)
 
     @api.depends("move_ids.state", "move_ids.product_uom_qty", "move_ids.picking_id.backorder_id")
     def _compute_backops_backordered_qty(self):
@@ -233,11 +234,16 @@ class SaleOrderLine(models.Model):
             line.procurement_vendor_id = line._get_procurement_default_vendor()
 
     def _get_procurement_default_vendor(self):
-        """First vendor of the product for the line's company, by sequence."""
+        """The vendor Odoo's own purchase rules would pick for the line's product,
+        quantity, unit and company today (sequence, validity dates, minimum quantity)."""
         self.ensure_one()
         if not self.product_id or self.display_type:
             return self.env["res.partner"]
-        return self.product_id._get_backops_vendor(self.company_id)
+        product = self.product_id
+        if self.product_uom.category_id != product.uom_id.category_id:
+            # a unit the product cannot be counted in (refused elsewhere): any quantity
+            return product._get_backops_vendor(self.company_id)
+        return product._get_backops_vendor(self.company_id, self.product_uom_qty, self.product_uom)
 
     @api.depends("order_id.order_line.display_type", "order_id.order_line.sequence", "order_id.order_line.name")
     def _compute_procurement_section(self):
@@ -285,9 +291,12 @@ class SaleOrderLine(models.Model):
         for line in self:
             if old_uoms[line.id].category_id != line.product_uom.category_id:
                 continue  # refused by the allocations' own check
-            for allocation in line.procurement_allocation_ids.with_context(backops_syncing_allocations=True):
-                allocation.quantity = old_uoms[line.id]._compute_quantity(
-                    allocation.quantity, line.product_uom, round=False
+            for allocation in line.procurement_allocation_ids:
+                # the same quantity in the new unit: no rule is at stake, and Odoo's own
+                # allocations stay Odoo's
+                allocation._write_allocations(
+                    {"quantity": old_uoms[line.id]._compute_quantity(allocation.quantity, line.product_uom, round=False)},
+                    automatic=True,
                 )
 
     @api.model
@@ -356,20 +365,6 @@ class SaleOrderLine(models.Model):
                 allocation_rows,
             ),
         ]
-
-    def _lock_procurement_needs(self):
-        """Lock these needs until the transaction ends, before allocating them.
-
-        The lock is a write, on purpose: Odoo runs transactions in REPEATABLE READ, so
-        a concurrent transaction allocating the same needs waits for this one and then
-        fails to serialize instead of deciding on what it read before; Odoo retries
-        its request, which then sees these allocations (and Block Over-Ordering)."""
-        if self:
-            self.env.cr.execute(SQL(
-                "UPDATE sale_order_line SET procurement_allocated_qty = procurement_allocated_qty "
-                "WHERE id = ANY(%s)",
-                list(self.ids),
-            ))
 
     # ------------------------------------------------------------------
     # Actions

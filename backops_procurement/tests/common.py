@@ -1,3 +1,5 @@
+from contextlib import contextmanager
+
 from odoo import Command
 from odoo.tests import Form, TransactionCase, new_test_user
 
@@ -45,6 +47,14 @@ class ProcurementCommon(TransactionCase):
             cls.env, "backops_purchase_manager", groups="purchase.group_purchase_manager", name="Manager Mo"
         )
         cls.employee = new_test_user(cls.env, "backops_employee", groups="base.group_user")
+
+    @contextmanager
+    def assertRaisesRegex(self, exception, regex, msg=None):  # noqa: N802 - unittest's name
+        """Odoo's ``assertRaises`` (the change is rolled back to a savepoint, as a
+        request's transaction is), and the message must match ``regex``."""
+        with self.assertRaises(exception, msg=msg) as context:
+            yield context
+        self.assertRegex(str(context.exception), regex)
 
     # ------------------------------------------------------------------
     # builders

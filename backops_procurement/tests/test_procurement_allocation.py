@@ -68,8 +68,8 @@ class TestProcurementAllocationRefusals(ProcurementCommon):
         rfq = self._create_rfq(self.vendor_a, [(self.golf_cart, 30)], company=other_company)
         self.assertEqual(rfq.company_id, other_company)
         self.assertNothingWritten(
-            UserError,
-            "Incompatible companies",
+            ValidationError,
+            "can only be allocated to an RFQ line of My Company",
             {"sale_line_id": self.cart_line.id, "purchase_line_id": rfq.order_line.id, "quantity": 5},
         )
 

@@ -156,19 +156,15 @@ class TestPurchaseApproval(ApprovalCommon):
             order.with_user(self.buyer)._backops_reject("no")
         self.assertEqual(order.state, "to approve")
 
-    def test_raising_the_amount_voids_the_approvals(self):
+    def test_raising_a_confirmed_order_past_its_approval_is_refused(self):
         order = self._order(12)
         order.button_confirm()
         order.with_user(self.approver_1).button_approve()
         self.assertEqual(order.state, "purchase")
-        order.order_line.with_user(self.buyer).product_qty = 14
-        self.assertEqual(order.state, "to approve")
-        self.assertEqual(self._approvals(order, "voided").tier_id, self.tier_1)
-        pending = self._approvals(order, "pending")
-        self.assertEqual((pending.tier_id, pending.amount), (self.tier_1, 1400))
-        self.assertIn("above what was approved", order.sudo().message_ids.mapped("body")[1])
-        order.with_user(self.approver_1).button_approve()
-        self.assertEqual(order.state, "purchase")
+        with self.assertRaisesRegex(UserError, "confirmed for .*1,200.00.* brings it to .*1,400.00.*Tier 1"):
+            order.order_line.with_user(self.buyer).product_qty = 14
+        self.assertEqual((order.state, order.order_line.product_qty), ("purchase", 12))
+        self.assertEqual(self._approvals(order).state, "approved")
 
     def test_lowering_the_amount_keeps_the_approvals(self):
         order = self._order(12)

@@ -45,6 +45,9 @@ class RfqCreate(models.TransientModel):
         return res
 
     def action_create_rfqs(self):
+        """One RFQ per row (or the existing RFQ the row names), covering what remains
+        to order of each of its needs. Every selected need ends allocated, or nothing
+        is written."""
         self.ensure_one()
         missing = self.line_ids.filtered(lambda line: not line.partner_id)
         if missing:
@@ -54,6 +57,7 @@ class RfqCreate(models.TransientModel):
                     needs=", ".join(missing.need_ids.mapped("display_name")),
                 )
             )
+        self.line_ids._check_chosen_rfq()
         PurchaseOrder = self.env["purchase.order"]
         new_lines = self.line_ids.filtered(lambda line: not line.purchase_order_id)
         for company in new_lines.company_id:
@@ -72,13 +76,12 @@ class RfqCreate(models.TransientModel):
             [("purchase_order_id", "in", orders.ids), ("sale_line_id", "in", self.line_ids.need_ids.ids)]
         ):
             current[(allocation.purchase_order_id.id, allocation.sale_line_id.id)] += allocation.quantity
-        plan = {
-            line.purchase_order_id: {
-                need: current[(line.purchase_order_id.id, need.id)] + need.procurement_remaining_qty
-                for need in line.need_ids
-            }
-            for line in self.line_ids
-        }
+        # rows sent to the same RFQ add up: one plan entry per RFQ
+        plan = defaultdict(dict)
+        for line in self.line_ids:
+            order = line.purchase_order_id
+            for need in line.need_ids:
+                plan[order][need] = current[(order.id, need.id)] + need.procurement_remaining_qty
         PurchaseOrder._allocate_procurement_needs(plan)
         return orders._get_records_action(name=_("RFQs from Needs"))
 
@@ -113,6 +116,27 @@ class RfqCreateLine(models.TransientModel):
             line.summary = ", ".join(
                 f"{product.display_name} × {quantity:g} {uom.name}" for (product, uom), quantity in quantities.items()
             )
+
+    def _check_chosen_rfq(self):
+        """The RFQ a row adds to must be an RFQ of the row's vendor and company that
+        can still take needs: the form's domain says so, the server makes sure."""
+        for line in self.filtered("purchase_order_id"):
+            order = line.purchase_order_id
+            order.check_access("write")
+            if (
+                order.company_id != line.company_id
+                or order.partner_id.commercial_partner_id != line.partner_id.commercial_partner_id
+                or order.state not in ("draft", "sent")
+            ):
+                raise UserError(
+                    _(
+                        "%(order)s is not an RFQ of %(vendor)s for %(company)s that can take needs: "
+                        "choose a draft RFQ of that vendor, or leave it empty for a new one.",
+                        order=order.name,
+                        vendor=line.partner_id.display_name,
+                        company=line.company_id.name,
+                    )
+                )
 
     @api.onchange("partner_id")
     def _onchange_partner_id(self):
