@@ -360,6 +360,9 @@ class PurchaseOrder(models.Model):
             if not ask:
                 continue
             confirmed = measure.related.filtered(lambda o: o.state in CONFIRMED_STATES)
+            # asked again after a change someone else made (an approver, the tiers'
+            # administrator): still on behalf of whoever asked first
+            requester = requests.sorted("id")[-1:].requested_by_id or self.env.user
             for tier in ask:
                 vals_list.append(
                     {
@@ -369,7 +372,7 @@ class PurchaseOrder(models.Model):
                         "amount": measure.total,
                         "order_amount": measure.own,
                         "related_order_ids": [Command.set(confirmed.ids)],
-                        "requested_by_id": self.env.uid,
+                        "requested_by_id": requester.id,
                         "requested_at": now,
                     }
                 )
@@ -403,9 +406,12 @@ class PurchaseOrder(models.Model):
         if never_asked:
             raise AccessError(
                 _(
-                    "%(orders)s must be approved before it is confirmed: confirm it to ask "
-                    "for approval.",
+                    "%(orders)s must be approved before it is confirmed (%(tiers)s): confirm "
+                    "it to ask for approval.",
                     orders=", ".join(never_asked.mapped("name")),
+                    tiers=", ".join(self.env["backops.approval.tier"].union(
+                        *(measures[order.id].missing for order in never_asked)
+                    ).mapped("name")),
                 )
             )
         # Odoo confirms the orders _approval_allowed lets through: those still waiting

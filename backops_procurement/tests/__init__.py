@@ -11,4 +11,6 @@ from . import test_procurement_export
 from . import test_concurrent_allocation
 from . import test_purchase_approval
 from . import test_approval_rpc
+from . import test_approval_paths
+from . import test_allocation_paths
 from . import test_backorders
