@@ -13,4 +13,5 @@ from . import test_purchase_approval
 from . import test_approval_rpc
 from . import test_approval_paths
 from . import test_allocation_paths
+from . import test_concurrency
 from . import test_backorders

@@ -1,7 +1,16 @@
+import json
+import threading
+import urllib.request
+import uuid
 from contextlib import contextmanager
 
-from odoo import Command
-from odoo.tests import Form, TransactionCase, new_test_user
+from werkzeug.serving import make_server
+
+import odoo
+from odoo import SUPERUSER_ID, Command, api
+from odoo.modules.registry import Registry
+from odoo.tests import BaseCase, Form, TransactionCase, new_test_user
+from odoo.tests.common import get_db_name
 
 
 class ProcurementCommon(TransactionCase):
@@ -130,3 +139,93 @@ class ProcurementCommon(TransactionCase):
     @staticmethod
     def _line(order, product):
         return order.order_line.filtered(lambda line: line.product_id == product)
+
+
+class CommittedCase(BaseCase):
+    """Tests that need committed data: two transactions at once, or Odoo's real HTTP
+    server in a thread. Each test makes its records in a company of its own through
+    ``_env()`` (a cursor committed on exit) and removes them in ``_cleanup``."""
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.registry = Registry(get_db_name())
+
+    @contextmanager
+    def _env(self, uid=SUPERUSER_ID, cr=None):
+        """An environment on a new cursor (committed when the block ends), or on ``cr``."""
+        if cr is not None:
+            yield api.Environment(cr, uid, {"tracking_disable": True})
+            return
+        with self.registry.cursor() as new_cr:
+            yield api.Environment(new_cr, uid, {"tracking_disable": True})
+
+    def _make_company(self, env, name):
+        suffix = uuid.uuid4().hex[:8]
+        company = env["res.company"].create({"name": f"{name} {suffix}"})
+        env.user.company_ids += company
+        self.addCleanup(self._archive_company, company.id)
+        return company, suffix
+
+    def _archive_company(self, company_id):
+        """Cancel and remove what the test committed in its company, then archive it."""
+        with self._env() as env:
+            company = env["res.company"].browse(company_id)
+            purchases = env["purchase.order"].search([("company_id", "=", company.id)])
+            purchases.filtered(lambda order: order.state != "cancel").button_cancel()
+            purchases.unlink()
+            sales = env["sale.order"].search([("company_id", "=", company.id)])
+            sales._action_cancel()
+            sales.unlink()
+            env["backops.approval.tier"].search([("company_id", "=", company.id)]).active = False
+            env["res.users"].search([("company_id", "=", company.id)]).active = False
+            company.active = False
+
+
+class RpcServerCase(CommittedCase):
+    """Odoo's HTTP server in a thread of this process, reading committed data, and a
+    JSON-RPC client for it: the public API as an integrator (or an attacker) calls it."""
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.db = get_db_name()
+        cls.server = make_server("127.0.0.1", 0, odoo.http.root, threaded=True)
+        cls.server_thread = threading.Thread(target=cls.server.serve_forever, daemon=True)
+        cls.server_thread.start()
+        cls.url = f"http://127.0.0.1:{cls.server.server_port}/jsonrpc"
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.server.shutdown()
+        cls.server_thread.join(10)
+        super().tearDownClass()
+
+    def _rpc(self, service, method, *args):
+        payload = {"jsonrpc": "2.0", "method": "call", "id": 1, "params": {"service": service, "method": method, "args": args}}
+        request = urllib.request.Request(
+            self.url, data=json.dumps(payload).encode(), headers={"Content-Type": "application/json"}
+        )
+        with urllib.request.urlopen(request, timeout=120) as response:
+            return json.loads(response.read())
+
+    def _execute(self, login, password, model, method, *args, **kwargs):
+        """``execute_kw`` as ``login``: the answer's ``result``, or its ``error``."""
+        uid = self._rpc("common", "login", self.db, login, password)["result"]
+        return self._rpc("object", "execute_kw", self.db, uid, password, model, method, list(args), kwargs)
+
+    def _make_user(self, env, company, login, groups):
+        password = f"rpc-{uuid.uuid4().hex[:12]}-Secret!"
+        login = f"{login}_{uuid.uuid4().hex[:8]}"
+        user = env["res.users"].create(
+            {
+                "name": login,
+                "login": login,
+                "email": f"{login}@example.com",
+                "password": password,
+                "company_id": company.id,
+                "company_ids": [Command.set(company.ids)],
+                "groups_id": [Command.set([env.ref(group).id for group in groups])],
+            }
+        )
+        return user, password

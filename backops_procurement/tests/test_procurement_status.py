@@ -181,3 +181,20 @@ class TestProcurementStatus(ProcurementCommon):
         self.assertEqual(len(activity), 1)
         self.assertEqual(activity.user_id, self.salesman)
         self.assertIn(rfq.name, activity.note)
+
+    def test_recomputed_status_is_written_as_the_orm_would(self):
+        rfq = self._create_rfq(self.vendor_a, [(self.golf_cart, 30)])
+        self.env.flush_all()
+        self.env.cr.execute("UPDATE sale_order_line SET write_date = '2000-01-01' WHERE id = %s", [self.cart_line.id])
+        self.cart_line.invalidate_recordset(["write_date"])
+        self._allocate(self.cart_line, rfq.order_line, 30, user=self.buyer)
+        # read at once by the buyer (whose read recomputes it): right without any invalidation
+        need = self.cart_line.with_user(self.buyer)
+        self.assertEqual((need.procurement_status, need.procurement_allocated_qty), ("short", 30))
+        self.env.flush_all()
+        self.assertEqual(self.cart_line.write_uid, self.buyer)
+        self.assertGreater(self.cart_line.write_date.year, 2000)
+        self.env.cr.execute(
+            "SELECT procurement_status, procurement_allocated_qty FROM sale_order_line WHERE id = %s", [self.cart_line.id]
+        )
+        self.assertEqual(self.env.cr.fetchone(), ("short", 30))

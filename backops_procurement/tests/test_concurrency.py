@@ -1,0 +1,237 @@
+import threading
+from concurrent.futures import ThreadPoolExecutor
+
+from psycopg2.errors import SerializationFailure
+
+from odoo import Command
+from odoo.exceptions import ValidationError
+from odoo.tests import tagged
+from odoo.tools import mute_logger
+
+from .common import CommittedCase, RpcServerCase
+
+
+@tagged("post_install", "-at_install")
+class TestConcurrentRfqLine(CommittedCase):
+    """Two buyers allocate two needs onto the last units of one RFQ line, each in its
+    own transaction, by a direct ``create``: the second must see the first."""
+
+    def setUp(self):
+        super().setUp()
+        with self._env() as env:
+            company, suffix = self._make_company(env, "Race Line")
+            env = env(context=dict(env.context, allowed_company_ids=company.ids))
+            vendor = env["res.partner"].create({"name": f"Race Vendor {suffix}"})
+            product = env["product.product"].create(
+                {"name": f"Race Cart {suffix}", "type": "service", "subject_to_procurement": True}
+            )
+            order = env["sale.order"].create(
+                {
+                    "partner_id": vendor.id,
+                    "company_id": company.id,
+                    "order_line": [Command.create({"product_id": product.id, "product_uom_qty": 15}) for _ in range(2)],
+                }
+            )
+            order.action_confirm()
+            rfq = env["purchase.order"].create(
+                {
+                    "partner_id": vendor.id,
+                    "company_id": company.id,
+                    "order_line": [Command.create({"product_id": product.id, "product_qty": 20})],
+                }
+            )
+            self.needs, self.line = order.order_line.ids, rfq.order_line.id
+
+    def _allocate(self, cr, index, quantity=15):
+        with self._env(cr=cr) as env:
+            env["backops.procurement.allocation"].create(
+                {"sale_line_id": self.needs[index], "purchase_line_id": self.line, "quantity": quantity}
+            )
+            env.flush_all()
+
+    def _allocated(self):
+        with self._env() as env:
+            return env["purchase.order.line"].browse(self.line).procurement_allocated_qty
+
+    @mute_logger("odoo.sql_db")
+    def test_the_second_buyer_sees_the_first(self):
+        with self.registry.cursor() as cr_a, self.registry.cursor() as cr_b:
+            # buyer B read the line before buyer A saved: B's snapshot predates A's save
+            with self._env(cr=cr_b) as env_b:
+                self.assertEqual(env_b["purchase.order.line"].browse(self.line).procurement_allocated_qty, 0)
+            self._allocate(cr_a, 0)
+            cr_a.commit()
+            with self.assertRaises(SerializationFailure):
+                self._allocate(cr_b, 1)
+            cr_b.rollback()
+            # Odoo retries the request in a new transaction: it sees A's 15 of 20
+            with self.assertRaisesRegex(ValidationError, "are allocated to needs"):
+                self._allocate(cr_b, 1)
+            cr_b.rollback()
+        self.assertEqual(self._allocated(), 15)
+
+    @mute_logger("odoo.sql_db")
+    def test_the_second_buyer_waits_for_the_first(self):
+        outcome = {}
+        with self.registry.cursor() as cr_a:
+            self._allocate(cr_a, 0)  # A holds the line, not committed yet
+            started = threading.Event()
+
+            def buyer_b():
+                with self.registry.cursor() as cr_b:
+                    started.set()
+                    try:
+                        self._allocate(cr_b, 1)
+                        cr_b.commit()
+                        outcome["b"] = "saved"
+                    except SerializationFailure:
+                        outcome["b"] = "retry"
+
+            thread = threading.Thread(target=buyer_b)
+            thread.start()
+            started.wait(10)
+            thread.join(1)
+            self.assertTrue(thread.is_alive(), "buyer B must wait for buyer A's transaction")
+            cr_a.commit()
+            thread.join(30)
+        self.assertEqual(outcome.get("b"), "retry")
+        self.assertEqual(self._allocated(), 15)
+
+
+@tagged("post_install", "-at_install")
+class TestConcurrentApproval(CommittedCase):
+    """Two buyers confirm the two halves of a split purchase at the same time, each
+    below the tier alone: they must be measured together, not each alone."""
+
+    def setUp(self):
+        super().setUp()
+        with self._env() as env:
+            company, suffix = self._make_company(env, "Race Approvals")
+            env = env(context=dict(env.context, allowed_company_ids=company.ids))
+            group = env["res.groups"].create({"name": f"Race Approvers {suffix}"})
+            env["backops.approval.tier"].create(
+                {"name": "Race Tier", "min_amount": 1000, "group_id": group.id, "company_id": company.id}
+            )
+            vendor = env["res.partner"].create({"name": f"Race Vendor {suffix}"})
+            product = env["product.product"].create(
+                {"name": f"Race Truss {suffix}", "type": "service", "subject_to_procurement": True}
+            )
+            sale = env["sale.order"].create(
+                {
+                    "partner_id": vendor.id,
+                    "company_id": company.id,
+                    "order_line": [Command.create({"product_id": product.id, "product_uom_qty": 12})],
+                }
+            )
+            sale.action_confirm()
+            rfqs = env["purchase.order"].create(
+                [
+                    {
+                        "partner_id": vendor.id,
+                        "company_id": company.id,
+                        "order_line": [
+                            Command.create({"product_id": product.id, "product_qty": 6, "price_unit": 100, "taxes_id": False})
+                        ],
+                    }
+                    for _ in range(2)
+                ]
+            )
+            env["backops.procurement.allocation"].create(
+                [{"sale_line_id": sale.order_line.id, "purchase_line_id": rfq.order_line.id, "quantity": 6} for rfq in rfqs]
+            )
+            self.rfqs = rfqs.ids
+
+    def _confirm(self, cr, index):
+        with self._env(cr=cr) as env:
+            env["purchase.order"].browse(self.rfqs[index]).button_confirm()
+            env.flush_all()
+
+    def _states(self):
+        with self._env() as env:
+            return env["purchase.order"].browse(self.rfqs).mapped("state")
+
+    @mute_logger("odoo.sql_db")
+    def test_split_orders_confirmed_at_once_are_measured_together(self):
+        outcome = {}
+        with self.registry.cursor() as cr_a:
+            self._confirm(cr_a, 0)  # 600 alone: confirmed, not committed yet
+            started = threading.Event()
+
+            def buyer_b():
+                with self.registry.cursor() as cr_b:
+                    started.set()
+                    try:
+                        self._confirm(cr_b, 1)
+                        cr_b.commit()
+                        outcome["b"] = "confirmed"
+                    except SerializationFailure:
+                        outcome["b"] = "retry"
+
+            thread = threading.Thread(target=buyer_b)
+            thread.start()
+            started.wait(10)
+            thread.join(1)
+            self.assertTrue(thread.is_alive(), "buyer B must wait for buyer A's transaction")
+            cr_a.commit()
+            thread.join(30)
+        self.assertEqual(outcome.get("b"), "retry")
+        # Odoo retries B's request: it now sees A, and B waits for the tier
+        with self.registry.cursor() as cr_b:
+            self._confirm(cr_b, 1)
+            cr_b.commit()
+        self.assertEqual(self._states(), ["purchase", "to approve"])
+
+
+@tagged("post_install", "-at_install")
+class TestConcurrentAllocationOverRpc(RpcServerCase):
+    """20 buyers' requests, each allocating 2 units onto one RFQ line of 20, at once
+    against Odoo's HTTP server: never more than 20 allocated."""
+
+    def setUp(self):
+        super().setUp()
+        with self._env() as env:
+            company, suffix = self._make_company(env, "RPC Race")
+            env = env(context=dict(env.context, allowed_company_ids=company.ids))
+            buyer, self.password = self._make_user(env, company, "rpc_race_buyer", ["purchase.group_purchase_user"])
+            self.login = buyer.login
+            vendor = env["res.partner"].create({"name": f"RPC Race Vendor {suffix}"})
+            product = env["product.product"].create(
+                {"name": f"RPC Race Cart {suffix}", "type": "service", "subject_to_procurement": True}
+            )
+            sale = env["sale.order"].create(
+                {
+                    "partner_id": vendor.id,
+                    "company_id": company.id,
+                    "order_line": [Command.create({"product_id": product.id, "product_uom_qty": 2}) for _ in range(20)],
+                }
+            )
+            sale.action_confirm()
+            rfq = env["purchase.order"].create(
+                {
+                    "partner_id": vendor.id,
+                    "company_id": company.id,
+                    "order_line": [Command.create({"product_id": product.id, "product_qty": 20})],
+                }
+            )
+            self.needs, self.line = sale.order_line.ids, rfq.order_line.id
+
+    @mute_logger("odoo.sql_db", "odoo.service.model", "odoo.http")
+    def test_twenty_buyers_at_once_never_over_allocate(self):
+        def allocate(need):
+            return self._execute(
+                self.login, self.password, "backops.procurement.allocation", "create",
+                {"sale_line_id": need, "purchase_line_id": self.line, "quantity": 2},
+            )
+
+        with ThreadPoolExecutor(max_workers=20) as pool:
+            answers = list(pool.map(allocate, self.needs))
+        successes = [answer for answer in answers if "result" in answer]
+        self.assertTrue(successes)
+        self.assertLessEqual(len(successes), 10)
+        with self._env() as env:
+            line = env["purchase.order.line"].browse(self.line)
+            self.assertLessEqual(line.procurement_allocated_qty, 20)
+            self.assertEqual(line.procurement_allocated_qty, 2 * len(successes))
+        refused = [answer["error"]["data"]["message"] for answer in answers if "error" in answer]
+        for message in refused:
+            self.assertRegex(message, "are allocated to needs|could not serialize|concurrent update")
