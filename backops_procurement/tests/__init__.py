@@ -8,7 +8,6 @@ from . import test_line_item_editor
 from . import test_rfq_worklist
 from . import test_rfq_document
 from . import test_procurement_export
-from . import test_concurrent_allocation
 from . import test_purchase_approval
 from . import test_approval_rpc
 from . import test_approval_paths

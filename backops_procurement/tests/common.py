@@ -4,6 +4,7 @@ import urllib.request
 import uuid
 from contextlib import contextmanager
 
+from psycopg2.errors import SerializationFailure
 from werkzeug.serving import make_server
 
 import odoo
@@ -180,6 +181,35 @@ class CommittedCase(BaseCase):
             env["backops.approval.tier"].search([("company_id", "=", company.id)]).active = False
             env["res.users"].search([("company_id", "=", company.id)]).active = False
             company.active = False
+
+    def _race(self, first, second):
+        """``first(cr)`` runs in one transaction and is not committed yet when
+        ``second(cr)`` starts in another: the second must wait for the first. Returns
+        how the second ended once the first committed: ``"saved"``, or ``"retry"``
+        when it failed to serialize (Odoo retries such a request)."""
+        outcome = {}
+        with self.registry.cursor() as cr_a:
+            first(cr_a)
+            started = threading.Event()
+
+            def run_second():
+                with self.registry.cursor() as cr_b:
+                    started.set()
+                    try:
+                        second(cr_b)
+                        cr_b.commit()
+                        outcome["second"] = "saved"
+                    except SerializationFailure:
+                        outcome["second"] = "retry"
+
+            thread = threading.Thread(target=run_second)
+            thread.start()
+            started.wait(10)
+            thread.join(1)
+            self.assertTrue(thread.is_alive(), "the second transaction must wait for the first")
+            cr_a.commit()
+            thread.join(30)
+        return outcome.get("second")
 
 
 class RpcServerCase(CommittedCase):

@@ -1,4 +1,3 @@
-import threading
 from concurrent.futures import ThreadPoolExecutor
 
 from psycopg2.errors import SerializationFailure
@@ -72,30 +71,71 @@ class TestConcurrentRfqLine(CommittedCase):
 
     @mute_logger("odoo.sql_db")
     def test_the_second_buyer_waits_for_the_first(self):
-        outcome = {}
-        with self.registry.cursor() as cr_a:
-            self._allocate(cr_a, 0)  # A holds the line, not committed yet
-            started = threading.Event()
-
-            def buyer_b():
-                with self.registry.cursor() as cr_b:
-                    started.set()
-                    try:
-                        self._allocate(cr_b, 1)
-                        cr_b.commit()
-                        outcome["b"] = "saved"
-                    except SerializationFailure:
-                        outcome["b"] = "retry"
-
-            thread = threading.Thread(target=buyer_b)
-            thread.start()
-            started.wait(10)
-            thread.join(1)
-            self.assertTrue(thread.is_alive(), "buyer B must wait for buyer A's transaction")
-            cr_a.commit()
-            thread.join(30)
-        self.assertEqual(outcome.get("b"), "retry")
+        outcome = self._race(lambda cr: self._allocate(cr, 0), lambda cr: self._allocate(cr, 1))
+        self.assertEqual(outcome, "retry")
         self.assertEqual(self._allocated(), 15)
+
+
+@tagged("post_install", "-at_install")
+class TestConcurrentNeed(CommittedCase):
+    """Two buyers allocate the same need on two RFQs at the same time through the
+    allocation service (the Line Item Editor's save), with Block Over-Ordering on:
+    the second save must see the first instead of over-ordering silently."""
+
+    def setUp(self):
+        super().setUp()
+        with self._env() as env:
+            company, suffix = self._make_company(env, "Race Need")
+            company.backops_block_over_ordering = True
+            env = env(context=dict(env.context, allowed_company_ids=company.ids))
+            vendors = env["res.partner"].create([{"name": f"Race Vendor A {suffix}"}, {"name": f"Race Vendor B {suffix}"}])
+            product = env["product.product"].create(
+                {"name": f"Race Golf Cart {suffix}", "type": "service", "subject_to_procurement": True}
+            )
+            order = env["sale.order"].create(
+                {
+                    "partner_id": vendors[0].id,
+                    "company_id": company.id,
+                    "order_line": [Command.create({"product_id": product.id, "product_uom_qty": 50})],
+                }
+            )
+            order.action_confirm()
+            rfqs = env["purchase.order"].create([{"partner_id": vendor.id, "company_id": company.id} for vendor in vendors])
+            self.need, self.rfqs = order.order_line.id, rfqs.ids
+
+    def _allocate(self, cr, rfq_index, quantity=50):
+        with self._env(cr=cr) as env:
+            rfq = env["purchase.order"].browse(self.rfqs[rfq_index])
+            need = env["sale.order.line"].browse(self.need)
+            env["purchase.order"]._allocate_procurement_needs({rfq: {need: quantity}})
+            env.flush_all()
+
+    def _status(self):
+        with self._env() as env:
+            need = env["sale.order.line"].browse(self.need)
+            return need.procurement_status, need.procurement_allocated_qty
+
+    @mute_logger("odoo.sql_db")
+    def test_second_save_after_the_first_commits(self):
+        with self.registry.cursor() as cr_a, self.registry.cursor() as cr_b:
+            # buyer B opened the editor before buyer A saved: B's snapshot predates A's save
+            with self._env(cr=cr_b) as env_b:
+                self.assertEqual(env_b["sale.order.line"].browse(self.need).procurement_status, "needs_order")
+            self._allocate(cr_a, 0)
+            cr_a.commit()
+            with self.assertRaises(SerializationFailure):
+                self._allocate(cr_b, 1)
+            cr_b.rollback()
+            # Odoo retries the request in a new transaction: it sees A's 50
+            with self.assertRaisesRegex(ValidationError, "Excess"):
+                self._allocate(cr_b, 1)
+            cr_b.rollback()
+        self.assertEqual(self._status(), ("on_order", 50))
+
+    @mute_logger("odoo.sql_db")
+    def test_second_save_waits_for_the_first(self):
+        self.assertEqual(self._race(lambda cr: self._allocate(cr, 0), lambda cr: self._allocate(cr, 1)), "retry")
+        self.assertEqual(self._status(), ("on_order", 50))
 
 
 @tagged("post_install", "-at_install")
@@ -152,29 +192,9 @@ class TestConcurrentApproval(CommittedCase):
 
     @mute_logger("odoo.sql_db")
     def test_split_orders_confirmed_at_once_are_measured_together(self):
-        outcome = {}
-        with self.registry.cursor() as cr_a:
-            self._confirm(cr_a, 0)  # 600 alone: confirmed, not committed yet
-            started = threading.Event()
-
-            def buyer_b():
-                with self.registry.cursor() as cr_b:
-                    started.set()
-                    try:
-                        self._confirm(cr_b, 1)
-                        cr_b.commit()
-                        outcome["b"] = "confirmed"
-                    except SerializationFailure:
-                        outcome["b"] = "retry"
-
-            thread = threading.Thread(target=buyer_b)
-            thread.start()
-            started.wait(10)
-            thread.join(1)
-            self.assertTrue(thread.is_alive(), "buyer B must wait for buyer A's transaction")
-            cr_a.commit()
-            thread.join(30)
-        self.assertEqual(outcome.get("b"), "retry")
+        # A: 600 alone, confirmed, not committed yet; B waits for A, then must retry
+        outcome = self._race(lambda cr: self._confirm(cr, 0), lambda cr: self._confirm(cr, 1))
+        self.assertEqual(outcome, "retry")
         # Odoo retries B's request: it now sees A, and B waits for the tier
         with self.registry.cursor() as cr_b:
             self._confirm(cr_b, 1)
