@@ -182,6 +182,31 @@ class CommittedCase(BaseCase):
             env["res.users"].search([("company_id", "=", company.id)]).active = False
             company.active = False
 
+    def _needs_on_one_line(self, env, company, suffix, need_quantities, line_quantity):
+        """Confirmed needs of a service subject to procurement, one per quantity, and
+        one RFQ line of ``line_quantity`` for them: ([need ids], line id)."""
+        env = env(context=dict(env.context, allowed_company_ids=company.ids))
+        vendor = env["res.partner"].create({"name": f"Vendor {suffix}"})
+        product = env["product.product"].create(
+            {"name": f"Golf Cart Hire {suffix}", "type": "service", "subject_to_procurement": True}
+        )
+        order = env["sale.order"].create(
+            {
+                "partner_id": vendor.id,
+                "company_id": company.id,
+                "order_line": [Command.create({"product_id": product.id, "product_uom_qty": qty}) for qty in need_quantities],
+            }
+        )
+        order.action_confirm()
+        rfq = env["purchase.order"].create(
+            {
+                "partner_id": vendor.id,
+                "company_id": company.id,
+                "order_line": [Command.create({"product_id": product.id, "product_qty": line_quantity})],
+            }
+        )
+        return order.order_line.ids, rfq.order_line.id
+
     def _race(self, first, second):
         """``first(cr)`` runs in one transaction and is not committed yet when
         ``second(cr)`` starts in another: the second must wait for the first. Returns

@@ -20,26 +20,7 @@ class TestConcurrentRfqLine(CommittedCase):
         with self._env() as env:
             company, suffix = self._make_company(env, "Race Line")
             env = env(context=dict(env.context, allowed_company_ids=company.ids))
-            vendor = env["res.partner"].create({"name": f"Race Vendor {suffix}"})
-            product = env["product.product"].create(
-                {"name": f"Race Cart {suffix}", "type": "service", "subject_to_procurement": True}
-            )
-            order = env["sale.order"].create(
-                {
-                    "partner_id": vendor.id,
-                    "company_id": company.id,
-                    "order_line": [Command.create({"product_id": product.id, "product_uom_qty": 15}) for _ in range(2)],
-                }
-            )
-            order.action_confirm()
-            rfq = env["purchase.order"].create(
-                {
-                    "partner_id": vendor.id,
-                    "company_id": company.id,
-                    "order_line": [Command.create({"product_id": product.id, "product_qty": 20})],
-                }
-            )
-            self.needs, self.line = order.order_line.ids, rfq.order_line.id
+            self.needs, self.line = self._needs_on_one_line(env, company, suffix, [15, 15], 20)
 
     def _allocate(self, cr, index, quantity=15):
         with self._env(cr=cr) as env:
@@ -214,26 +195,7 @@ class TestConcurrentAllocationOverRpc(RpcServerCase):
             env = env(context=dict(env.context, allowed_company_ids=company.ids))
             buyer, self.password = self._make_user(env, company, "rpc_race_buyer", ["purchase.group_purchase_user"])
             self.login = buyer.login
-            vendor = env["res.partner"].create({"name": f"RPC Race Vendor {suffix}"})
-            product = env["product.product"].create(
-                {"name": f"RPC Race Cart {suffix}", "type": "service", "subject_to_procurement": True}
-            )
-            sale = env["sale.order"].create(
-                {
-                    "partner_id": vendor.id,
-                    "company_id": company.id,
-                    "order_line": [Command.create({"product_id": product.id, "product_uom_qty": 2}) for _ in range(20)],
-                }
-            )
-            sale.action_confirm()
-            rfq = env["purchase.order"].create(
-                {
-                    "partner_id": vendor.id,
-                    "company_id": company.id,
-                    "order_line": [Command.create({"product_id": product.id, "product_qty": 20})],
-                }
-            )
-            self.needs, self.line = sale.order_line.ids, rfq.order_line.id
+            self.needs, self.line = self._needs_on_one_line(env, company, suffix, [2] * 20, 20)
 
     @mute_logger("odoo.sql_db", "odoo.service.model", "odoo.http")
     def test_twenty_buyers_at_once_never_over_allocate(self):
