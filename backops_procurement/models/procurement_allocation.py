@@ -311,7 +311,7 @@ class ProcurementAllocation(models.Model):
             self._lock_rows(needs, lines)
         totals_before = self._allocated_per_need(self._blocking_needs(needs)) if not automatic else {}
         orders = lines.sudo().order_id
-        with orders._backops_guard_approvals():
+        with orders._backops_guard_approvals(regroup=True):
             allocations = super().create(
                 [dict(vals, is_automatic=True) for vals in vals_list] if automatic else vals_list
             )
@@ -340,7 +340,7 @@ class ProcurementAllocation(models.Model):
                 vals = dict(vals, is_automatic=False)
         totals_before = self._allocated_per_need(self._blocking_needs(needs)) if not automatic else {}
         orders = lines.sudo().order_id
-        with orders._backops_guard_approvals():
+        with orders._backops_guard_approvals(regroup=True):
             res = super().write(vals)
             if not automatic:
                 self._check_editable()
@@ -358,7 +358,7 @@ class ProcurementAllocation(models.Model):
         ``sync``: Odoo's own allocations of the lines take the room freed."""
         lines = self.purchase_line_id
         orders = lines.sudo().order_id
-        with orders._backops_guard_approvals():
+        with orders._backops_guard_approvals(regroup=True):
             res = super().unlink()
             if sync:
                 lines.exists()._sync_automatic_allocations()

@@ -217,54 +217,83 @@ class PurchaseOrder(models.Model):
     # The gate
     # ------------------------------------------------------------------
     @contextmanager
-    def _backops_guard_approvals(self):
-        """Run a change of these orders (or of their lines, or of what makes them add
-        up) through the gate: it is measured before and decided after."""
-        before = self._backops_approval_snapshot()
+    def _backops_guard_approvals(self, regroup=False):
+        """Run a change of these orders, or of their lines or allocations, through the
+        gate: the orders are read before and the change decided after. ``regroup``:
+        the change may also make orders add up differently (lines and allocations),
+        so the orders are measured before it, with the orders added up."""
+        before = self._backops_approval_snapshot(regroup)
         yield
         self._backops_check_approval_change(before)
 
-    def _backops_approval_snapshot(self):
-        """What the gate compares with after the change: {order id: (state, total,
-        vendor, currency)} and the waiting orders they were added up with."""
-        orders = self.exists()._backops_tiered()
+    def _backops_approval_key(self):
+        """What an order's approval depends on in its own fields: state, vendor,
+        currency, date, company and the amount compared with the tiers."""
+        self.ensure_one()
+        amount = self.amount_total if self.company_id.backops_approval_amount_base == "total" else self.amount_untaxed
+        return (
+            self.state,
+            self.partner_id.commercial_partner_id.id,
+            self.currency_id.id,
+            self.date_order,
+            self.company_id.id,
+            amount,
+        )
+
+    def _backops_approval_snapshot(self, regroup=False):
+        """What the gate compares with after the change: each order's approval key
+        and, with ``regroup``, its total with the orders added up and the waiting
+        orders it was added up with. Reads no more than the orders' own fields
+        otherwise."""
+        # sudo: the gate reads every order and approval the rule depends on, whoever
+        # makes the change (a salesperson, a stock user); it decides from the data
+        orders = self.sudo()._backops_tiered()
         if not orders:
             return {}
-        watched = orders.filtered(lambda order: order.state in APPROVAL_STATES)
-        measures = watched._backops_measure() if watched else {}
-        waiting = self.browse().union(
-            *(measure.related.filtered(lambda o: o.state == "to approve") for measure in measures.values())
+        snapshot = {"keys": {order.id: order._backops_approval_key() for order in orders}}
+        if regroup:
+            watched = orders.filtered(lambda order: order.state in APPROVAL_STATES)
+            measures = watched._backops_measure() if watched else {}
+            snapshot["totals"] = {order_id: measure.total for order_id, measure in measures.items()}
+            snapshot["waiting"] = self.browse().union(
+                *(measure.related.filtered(lambda o: o.state == "to approve") for measure in measures.values())
+            ).ids
+        return snapshot
+
+    def _backops_total_before(self, key, measure):
+        """The order's total before a change of its own fields only (``key``, from the
+        snapshot): the orders added up with it did not change."""
+        self.ensure_one()
+        _state, _vendor, currency_id, date, _company, amount = key
+        company = self.company_id
+        own_before = self.env["res.currency"].browse(currency_id)._convert(
+            amount, company.currency_id, company, date or fields.Date.context_today(self)
         )
-        return {
-            "orders": {
-                order.id: (
-                    order.state,
-                    measures[order.id].total if order.id in measures else None,
-                    order.partner_id.commercial_partner_id.id,
-                    order.currency_id.id,
-                )
-                for order in orders
-            },
-            "waiting": waiting.ids,
-        }
+        return measure.total - measure.own + own_before
 
     def _backops_check_approval_change(self, before):
         """Decide a change from the orders before it (``_backops_approval_snapshot``)
         and after it. Refuses (nothing is written) an order that enters ``purchase``
         or ``done`` without approvals covering its amount, a confirmed order that
-        grows (or changes vendor or currency) past what approvals cover, and a
-        confirmed order sent back to waiting. Voids the approvals of orders set back
-        to draft or cancelled, or whose vendor or currency changed. Waiting orders,
-        and those they are added up with, get a pending request for each tier they
-        still need."""
+        grows (or changes vendor, currency, date or company) past what approvals
+        cover, and a confirmed order sent back to waiting. Voids the approvals of
+        orders set back to draft or cancelled, or whose vendor or currency changed.
+        Waiting orders, and those they are added up with, get a pending request for
+        each tier they still need."""
+        before = before or {}
+        regrouped = "totals" in before
         # sudo: as in _backops_approval_snapshot; messages are still the user's
-        orders = self.sudo().exists()._backops_tiered()
+        orders = self.sudo()
+        orders = (orders.exists() if regrouped else orders)._backops_tiered()
         if not orders:
             return
-        previous = (before or {}).get("orders", {})
-        left, moved = orders.browse(), orders.browse()
-        for order in orders:
-            state, _total, vendor, currency = previous.get(order.id, (False, None, None, None))
+        keys = before.get("keys", {})
+        changed = orders.filtered(lambda order: keys.get(order.id) != order._backops_approval_key())
+        if not changed and not regrouped:
+            return
+        left, moved, grown = orders.browse(), orders.browse(), orders.browse()
+        for order in changed:
+            state, vendor, currency, date, company, amount = keys.get(order.id) or (False,) * 6
             if state in APPROVAL_STATES and order.state not in APPROVAL_STATES:
                 left |= order
             elif vendor and (vendor, currency) != (order.partner_id.commercial_partner_id.id, order.currency_id.id):
@@ -277,19 +306,24 @@ class PurchaseOrder(models.Model):
                         order=order.name,
                     )
                 )
+            new_key = order._backops_approval_key()
+            if order in moved or (date, company) != new_key[3:5] or (
+                amount is not None and order.currency_id.compare_amounts(new_key[5], amount) > 0
+            ):
+                grown |= order
         left.filtered(lambda o: o.state == "draft")._backops_void_approvals(_("the order was set back to draft"))
         left.filtered(lambda o: o.state != "draft")._backops_void_approvals(_("the order was cancelled"))
         moved._backops_void_approvals(_("the vendor or the currency changed"))
 
-        watched = orders.filtered(lambda order: order.state in APPROVAL_STATES)
+        watched = (orders if regrouped else changed).filtered(lambda order: order.state in APPROVAL_STATES)
         watched.filtered(lambda o: o.state in CONFIRMED_STATES)._backops_lock_related()
         measures = watched._backops_measure() if watched else {}
+        totals = before.get("totals", {})
         for order in watched.filtered(lambda o: o.state in CONFIRMED_STATES):
             measure = measures[order.id]
             if not measure.missing:
                 continue
-            state, total, _vendor, _currency = previous.get(order.id, (False, None, None, None))
-            if state not in CONFIRMED_STATES:
+            if (keys.get(order.id) or (False,))[0] not in CONFIRMED_STATES:
                 raise AccessError(
                     _(
                         "%(order)s needs approval before it is confirmed (%(tiers)s).",
@@ -298,19 +332,22 @@ class PurchaseOrder(models.Model):
                     )
                 )
             currency = order.company_id.currency_id
-            if order in moved or total is None or currency.compare_amounts(measure.total, total) > 0:
+            total = totals.get(order.id)
+            if total is None:
+                total = order._backops_total_before(keys[order.id], measure)
+            if order in grown or currency.compare_amounts(measure.total, total) > 0:
                 raise UserError(
                     _(
                         "%(order)s is confirmed for %(before)s; this change brings it to %(after)s "
                         "(with the orders added up), which needs the approval of %(tiers)s. "
                         "Order the difference on a new RFQ: it is approved on its own.",
                         order=order.name,
-                        before=currency.format(total or 0.0),
+                        before=currency.format(total),
                         after=currency.format(measure.total),
                         tiers=", ".join(measure.missing.mapped("name")),
                     )
                 )
-        waiting = orders.browse(before.get("waiting", []) if before else []).exists().union(
+        waiting = orders.browse(before.get("waiting", [])).exists().union(
             watched.filtered(lambda o: o.state == "to approve"),
             *(measure.related.filtered(lambda o: o.state == "to approve") for measure in measures.values()),
         )

@@ -183,7 +183,7 @@ class PurchaseOrderLine(models.Model):
     @api.model_create_multi
     def create(self, vals_list):
         orders = self.env["purchase.order"].browse({vals.get("order_id") for vals in vals_list if vals.get("order_id")})
-        with orders._backops_guard_approvals():
+        with orders._backops_guard_approvals(regroup=True):
             lines = super().create(vals_list)
             lines.filtered(lambda line: line.sale_line_id or line.move_dest_ids)._sync_automatic_allocations()
         return lines
@@ -191,7 +191,7 @@ class PurchaseOrderLine(models.Model):
     def write(self, vals):
         orders = self.order_id | self.env["purchase.order"].browse(vals.get("order_id"))
         companies = {line.id: line.company_id for line in self}
-        with orders._backops_guard_approvals():
+        with orders._backops_guard_approvals(regroup=True):
             res = super().write(vals)
             lines = self.filtered(
                 lambda line: line.sale_line_id or line.move_dest_ids or line.procurement_allocation_ids
@@ -211,7 +211,7 @@ class PurchaseOrderLine(models.Model):
 
     def unlink(self):
         orders = self.order_id
-        with orders._backops_guard_approvals():
+        with orders._backops_guard_approvals(regroup=True):
             # through the ORM (not only ON DELETE CASCADE) so that the needs'
             # statuses are recomputed in the same transaction
             self.procurement_allocation_ids._unlink_allocations(sync=False)
