@@ -7,6 +7,7 @@ from . import approval_request
 from . import procurement_allocation
 from . import sale_order_line
 from . import sale_order
+from . import procurement_export
 from . import purchase_order_line
 from . import purchase_order
 from . import stock_picking

@@ -12,3 +12,4 @@ from . import test_concurrent_allocation
 from . import test_purchase_approval
 from . import test_approval_rpc
 from . import test_backorders
+from . import test_export_http
