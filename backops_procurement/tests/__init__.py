@@ -12,4 +12,5 @@ from . import test_concurrent_allocation
 from . import test_purchase_approval
 from . import test_approval_rpc
 from . import test_backorders
+from . import test_buyer_access
 from . import test_export_http
