@@ -5,9 +5,10 @@ The procurement group grants read access to ``sale.order`` and ``sale.order.line
 (``security/backops_procurement_security.xml``) limit that access to the lines an RFQ
 or purchase order covers or must cover and to their orders, and, for users whose only
 read access to these models is the procurement group's, ``check_field_access_rights``
-limits the fields to those of ``_backops_buyer_fields``: no prices, discounts, taxes,
-margins, notes or invoicing. Users to whom another group gives these models (salespeople,
-stock users, accountants) keep what Odoo gives them.
+limits the fields to those of ``_backops_buyer_fields`` (no prices, discounts, taxes,
+margins, notes or invoicing), and the orders' messages and attachments stay the sale's.
+Users to whom another group gives these models (salespeople, stock users, accountants)
+keep what Odoo gives them.
 """
 
 from odoo import _, api, models, tools
@@ -158,6 +159,15 @@ class SaleOrder(models.Model):
         """Orders with procurement work."""
         return [("order_line", "any", self.env["sale.order.line"]._backops_procurement_work_domain())]
 
+    @api.model
+    def _get_mail_message_access(self, res_ids, operation, model_name=None):
+        # the conversation of an order (quotations sent, prices discussed) is the
+        # sale's: a buyer reads only the messages they wrote or received
+        operation = super()._get_mail_message_access(res_ids, operation, model_name=model_name)
+        if operation == "read" and self._backops_buyer_reads_only_procurement():
+            return "write"
+        return operation
+
 
 class SaleOrderLine(models.Model):
     _name = "sale.order.line"
@@ -216,6 +226,33 @@ class SaleOrderLine(models.Model):
         if scope == "buyer":
             return work
         return [("order_id", "any", [("order_line", "any", work)])]
+
+
+class IrAttachment(models.Model):
+    _inherit = "ir.attachment"
+
+    def _backops_buyer_hidden_models(self):
+        """Sale models whose attachments (quotations, signed orders) the current
+        user does not read: those they read only as a buyer."""
+        return [
+            model_name
+            for model_name in ("sale.order", "sale.order.line")
+            if self.env[model_name]._backops_buyer_reads_only_procurement()
+        ]
+
+    @api.model
+    def _search(self, domain, offset=0, limit=None, order=None):
+        # what reading, fetching and listing attachments go through
+        if not self.env.is_superuser() and (hidden := self._backops_buyer_hidden_models()):
+            domain = ["|", "|", ("res_model", "=", False), ("res_model", "not in", hidden), ("public", "=", True), *domain]
+        return super()._search(domain, offset, limit, order)
+
+    def check(self, mode, values=None):
+        # what mail and portal downloads ask
+        super().check(mode, values)
+        if mode == "read" and self and not self.env.is_superuser() and self._backops_buyer_hidden_models():
+            if self - self.search([("id", "in", self.ids)]):
+                raise AccessError(_("Sorry, you are not allowed to access this document."))
 
 
 class IrRule(models.Model):

@@ -100,6 +100,34 @@ class TestBuyerAccess(ProcurementCommon):
         need.procurement_vendor_id = self.vendor_b
         self.assertEqual(self.cart.procurement_vendor_id, self.vendor_b)
 
+    def test_buyer_reads_no_conversation_or_document_of_the_sale(self):
+        self.order.message_post(body="Agreed: 2,400 per golf cart", message_type="comment", subtype_xmlid="mail.mt_note")
+        quotation_pdf = self.env["ir.attachment"].create(
+            {"name": "Quotation.pdf", "res_model": "sale.order", "res_id": self.order.id, "raw": b"%PDF-1.4"}
+        )
+        # the purchasing team's notification of new needs is theirs to read
+        notice = self.env["mail.thread"].message_notify(
+            model="sale.order", res_id=self.order.id, partner_ids=self.buyer.partner_id.ids,
+            body="3 new needs to order", subject="New needs",
+        )
+        order_messages = [("model", "=", "sale.order"), ("res_id", "=", self.order.id)]
+        Message = self.env["mail.message"].with_user(self.buyer)
+        self.assertEqual(Message.search(order_messages + [("id", "=", notice.id)]).read(["body"])[0]["id"], notice.id)
+        with self.assertRaises(AccessError):
+            Message.search(order_messages).read(["body"])
+        self.env.invalidate_all()  # as a request starts
+        Attachment = self.env["ir.attachment"].with_user(self.buyer)
+        self.assertFalse(Attachment.search([("res_model", "=", "sale.order"), ("res_id", "=", self.order.id)]))
+        with self.assertRaises(AccessError):
+            quotation_pdf.with_user(self.buyer).read(["raw"])
+        with self.assertRaises(AccessError):
+            quotation_pdf.with_user(self.buyer).check("read")
+        # whoever else reads the order reads them
+        for user in (self.salesman, self.stock_buyer):
+            self.env.invalidate_all()
+            self.assertIn("2,400", "".join(self.env["mail.message"].with_user(user).search(order_messages).mapped("body")))
+            self.assertEqual(quotation_pdf.with_user(user).read(["name"])[0]["name"], "Quotation.pdf")
+
     def test_salespeople_and_stock_users_keep_what_odoo_gives_them(self):
         self.env.invalidate_all()
         # a salesperson: their own orders, every field; not the others'
