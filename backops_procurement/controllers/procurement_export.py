@@ -1,11 +1,12 @@
 import datetime
-import json
 import tempfile
 
 import xlsxwriter
+from werkzeug.exceptions import BadRequest, NotFound
 from werkzeug.wsgi import wrap_file
 
 from odoo import _, fields
+from odoo.exceptions import UserError
 from odoo.http import Controller, content_disposition, request, route
 
 XLSX_MIMETYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -41,19 +42,41 @@ def write_procurement_workbook(sheets, output):
 
 class ProcurementExportController(Controller):
     @route("/backops_procurement/needs.xlsx", type="http", auth="user")
-    def export_needs(self, domain="[]"):
-        """The needs matching ``domain`` (JSON) and their allocations, as XLSX."""
-        sheets = request.env["sale.order.line"]._get_procurement_export_data(json.loads(domain))
+    def export_needs(self, domain="[]", export_id=None):
+        """The needs matching ``domain`` (JSON), or those of the export ``export_id``
+        (``sale.order.line.action_export_procurement_xlsx``), and their allocations,
+        as XLSX. A malformed domain is a 400; an export that is not the user's, a 404."""
+        Export = request.env["backops.procurement.export"]
+        try:
+            if export_id:
+                domain = self._get_record(Export, export_id)._get_domain()
+            else:
+                domain = Export._parse_domain(domain)
+        except UserError as error:
+            raise BadRequest(error.args[0]) from None
+        sheets = request.env["sale.order.line"]._get_procurement_export_data(domain)
         filename = _("Procurement Needs %(date)s.xlsx", date=fields.Date.context_today(request.env.user))
         return self._xlsx_response(sheets, filename)
 
     @route("/backops_procurement/backorder_fill/<int:fill_id>.xlsx", type="http", auth="user")
     def export_backorder_fill(self, fill_id):
         """The summary of a Fill Backorders run, as XLSX."""
-        fill = request.env["backops.backorder.fill"].browse(fill_id)
-        fill.check_access("read")
+        fill = self._get_record(request.env["backops.backorder.fill"], fill_id)
         filename = _("Backorders Filled %(date)s.xlsx", date=fields.Date.to_string(fill.run_date or fill.create_date))
         return self._xlsx_response(fill._get_export_sheets(), filename)
+
+    def _get_record(self, model, record_id):
+        """The record ``record_id`` of ``model`` if the user may read it; a 404 for
+        one that does not exist and for one of another user or company alike, so
+        that the answer does not tell them apart."""
+        try:
+            record_id = int(record_id)
+        except (TypeError, ValueError):
+            raise NotFound() from None
+        record = model.browse(record_id if 0 < record_id < 2**31 else ()).exists()
+        if not record or not record.has_access("read"):
+            raise NotFound()
+        return record
 
     def _xlsx_response(self, sheets, filename):
         """Write the workbook to a temporary file and stream it from there."""

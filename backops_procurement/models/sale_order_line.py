@@ -1,10 +1,6 @@
-import json
 from collections import defaultdict
 
-from werkzeug.urls import url_encode
-
 from odoo import _, api, fields, models
-from odoo.osv import expression
 from odoo.tools import SQL, float_compare
 
 PROCUREMENT_STATUSES = [
@@ -299,72 +295,6 @@ class SaleOrderLine(models.Model):
                     automatic=True,
                 )
 
-    @api.model
-    def _get_procurement_export_data(self, domain):
-        """Sheets of the XLSX export of the needs matching ``domain``: a list of
-        (title, headers, rows), gathered before anything is written."""
-        needs = self.search(expression.AND([[("procurement_status", "!=", False)], domain]))
-        Allocation = self.env["backops.procurement.allocation"]
-        ordered = dict(
-            Allocation._read_group(
-                [("sale_line_id", "in", needs.ids), ("purchase_line_id.state", "in", ("purchase", "done"))],
-                ["sale_line_id"],
-                ["quantity:sum"],
-            )
-        )
-        statuses = dict(self._fields["procurement_status"]._description_selection(self.env))
-        need_rows = [
-            (
-                need.order_id.name,
-                need.order_partner_id.display_name,
-                need.procurement_section or "",
-                need.product_id.display_name,
-                need.product_uom_qty,
-                need.product_uom.name,
-                statuses[need.procurement_status],
-                ordered.get(need, 0.0),
-                need.procurement_allocated_qty,
-                need.procurement_remaining_qty,
-                need.procurement_vendor_id.display_name or "",
-                need.salesman_id.name or "",
-                need.order_id.commitment_date or "",
-            )
-            for need in needs
-        ]
-        purchase_states = dict(self.env["purchase.order"]._fields["state"]._description_selection(self.env))
-        allocations = Allocation.search([("sale_line_id", "in", needs.ids)]).sorted(
-            lambda a: (a.partner_id.display_name or "", a.purchase_order_id.name, a.id)
-        )
-        allocation_rows = [
-            (
-                allocation.partner_id.display_name,
-                allocation.purchase_order_id.name,
-                purchase_states[allocation.purchase_state],
-                allocation.sale_order_id.name,
-                allocation.sale_line_id.procurement_section or "",
-                allocation.product_id.display_name,
-                allocation.quantity,
-                allocation.product_uom.name,
-                allocation.purchase_uom_qty,
-                allocation.purchase_uom.name,
-            )
-            for allocation in allocations
-        ]
-        return [
-            (
-                _("Needs"),
-                [_("Sale Order"), _("Customer"), _("Section"), _("Product"), _("Needed"), _("Unit"),
-                 _("Status"), _("Ordered"), _("Allocated"), _("Remaining"), _("Vendor"),
-                 _("Salesperson"), _("Delivery Date")],
-                need_rows,
-            ),
-            (
-                _("Allocations by Vendor"),
-                [_("Vendor"), _("RFQ / PO"), _("Purchase Status"), _("Sale Order"), _("Section"),
-                 _("Product"), _("Allocated"), _("Unit"), _("In Purchase Unit"), _("Purchase Unit")],
-                allocation_rows,
-            ),
-        ]
 
     # ------------------------------------------------------------------
     # Actions
@@ -382,17 +312,4 @@ class SaleOrderLine(models.Model):
             "view_mode": "form",
             "target": "new",
             "context": {"active_model": self._name, "active_ids": self.ids},
-        }
-
-    def action_export_procurement_xlsx(self):
-        """Download the needs (selected ones, or all those of the list) and their
-        allocations as an XLSX workbook."""
-        if self:
-            domain = [("id", "in", self.ids)]
-        else:
-            domain = self.env.context.get("active_domain") or []
-        return {
-            "type": "ir.actions.act_url",
-            "url": "/backops_procurement/needs.xlsx?" + url_encode({"domain": json.dumps(domain)}),
-            "target": "download",
         }

@@ -1,7 +1,9 @@
 import io
+from urllib.parse import parse_qs
 
 import openpyxl
 
+from odoo.exceptions import AccessError, UserError
 from odoo.tests import tagged
 
 from odoo.addons.backops_procurement.controllers.procurement_export import write_procurement_workbook
@@ -44,12 +46,29 @@ class TestProcurementExport(ProcurementCommon):
         self.assertEqual(by_vendor["FairwayFleet Carts"]["Allocated"], 30)
         self.assertEqual(by_vendor["GreenLane Cart Hire"]["Allocated"], 20)
 
-    def test_export_action_of_the_list(self):
-        order = self._create_sale_order([(self.golf_cart, 5)])
-        action = order.order_line.action_export_procurement_xlsx()
+    def _export_of(self, action):
         self.assertEqual(action["type"], "ir.actions.act_url")
-        self.assertIn("/backops_procurement/needs.xlsx?domain=", action["url"])
+        path, query = action["url"].split("?")
+        self.assertEqual(path, "/backops_procurement/needs.xlsx")
+        export_id = parse_qs(query)["export_id"]
+        return self.env["backops.procurement.export"].browse(int(export_id[0]))
+
+    def test_export_action_of_the_list(self):
+        order = self._create_sale_order([(self.golf_cart, 5), (self.stage_deck, 2)])
+        # the selection stays on the server: the URL carries the export, not the needs
+        export = self._export_of(order.order_line.with_user(self.buyer).action_export_procurement_xlsx())
+        self.assertEqual(export.create_uid, self.buyer)
+        self.assertEqual(export._get_domain(), [["id", "in", order.order_line.ids]])
+        # nothing selected: the whole list
         action = self.env["sale.order.line"].with_context(
             active_domain=[("procurement_status", "=", "needs_order")]
         ).action_export_procurement_xlsx()
-        self.assertIn("needs_order", action["url"])
+        self.assertEqual(self._export_of(action)._get_domain(), [["procurement_status", "=", "needs_order"]])
+        # a list domain the export cannot use is refused before anything is created
+        with self.assertRaisesRegex(UserError, "Invalid field"):
+            self.env["sale.order.line"].with_context(
+                active_domain=[("no_such_field", "=", 1)]
+            ).action_export_procurement_xlsx()
+        # only its creator reads an export
+        with self.assertRaises(AccessError):
+            export.with_user(self.purchase_manager).read(["domain"])

@@ -1,0 +1,161 @@
+import json
+
+from odoo import _, api, fields, models
+from odoo.exceptions import UserError
+from odoo.osv import expression
+
+DOMAIN_OPERATORS = ("&", "|", "!")
+DOMAIN_SCALARS = (str, int, float, bool, type(None))
+
+
+class ProcurementExport(models.TransientModel):
+    """The needs an XLSX export is for, kept on the server: a selection of thousands
+    of needs does not fit in a URL. Only its creator reads it (record rule)."""
+
+    _name = "backops.procurement.export"
+    _description = "Procurement XLSX Export"
+
+    domain = fields.Text(
+        required=True,
+        default="[]",
+        help="JSON domain on sale order lines: the needs to export.",
+    )
+
+    @api.model
+    def _parse_domain(self, text):
+        """The domain of needs in ``text`` (JSON); ``UserError`` naming what is wrong
+        when it is not one."""
+        try:
+            domain = json.loads(text)
+        except ValueError as error:
+            raise UserError(_("The domain is not JSON: %(error)s", error=error)) from None
+        return self._check_domain(domain)
+
+    @api.model
+    def _check_domain(self, domain):
+        """``domain`` if it is a valid domain on sale order lines for the current
+        user, else ``UserError`` saying why."""
+        if not isinstance(domain, (list, tuple)):
+            raise UserError(_("The domain must be a list of conditions, not %(domain)s.", domain=domain))
+        for term in domain:
+            if term in DOMAIN_OPERATORS:
+                continue
+            if (
+                not isinstance(term, (list, tuple))
+                or len(term) != 3
+                or not isinstance(term[0], (str, int))
+                or not isinstance(term[1], str)
+                or not isinstance(term[2], DOMAIN_SCALARS)
+                and not (isinstance(term[2], (list, tuple)) and all(isinstance(v, DOMAIN_SCALARS) for v in term[2]))
+            ):
+                raise UserError(
+                    _(
+                        "%(term)s is not a condition: a condition is [field, operator, value], "
+                        "the value a number, a text, true, false, null or a list of those.",
+                        term=json.dumps(term),
+                    )
+                )
+        try:
+            # builds the query without running it: unknown fields and operators fail here
+            self.env["sale.order.line"]._search(domain)
+        except (ValueError, TypeError) as error:
+            raise UserError(_("The domain is not valid: %(error)s", error=error)) from None
+        return domain
+
+    @api.model
+    def _create_for(self, domain):
+        return self.create({"domain": json.dumps(self._check_domain(domain))})
+
+    def _get_domain(self):
+        self.ensure_one()
+        return self._parse_domain(self.domain)
+
+
+class SaleOrderLine(models.Model):
+    _inherit = "sale.order.line"
+
+    @api.model
+    def _get_procurement_export_data(self, domain):
+        """Sheets of the XLSX export of the needs matching ``domain``: a list of
+        (title, headers, rows), gathered before anything is written.
+
+        Everything is read as the current user: a salesperson gets the needs of the
+        orders they may read and the allocations of those needs, whatever else the
+        RFQs cover."""
+        needs = self.search(expression.AND([[("procurement_status", "!=", False)], domain]))
+        allocations = self.env["backops.procurement.allocation"].search([("sale_line_id", "in", needs.ids)])
+        ordered = dict.fromkeys(needs, 0.0)
+        for allocation in allocations:
+            if allocation.purchase_state in ("purchase", "done"):
+                ordered[allocation.sale_line_id] += allocation.quantity
+        statuses = dict(self._fields["procurement_status"]._description_selection(self.env))
+        need_rows = [
+            (
+                need.order_id.name,
+                need.order_partner_id.display_name,
+                need.procurement_section or "",
+                need.product_id.display_name,
+                need.product_uom_qty,
+                need.product_uom.name,
+                statuses[need.procurement_status],
+                ordered[need],
+                need.procurement_allocated_qty,
+                need.procurement_remaining_qty,
+                need.procurement_vendor_id.display_name or "",
+                need.salesman_id.name or "",
+                need.order_id.commitment_date or "",
+            )
+            for need in needs
+        ]
+        purchase_states = dict(self.env["purchase.order"]._fields["state"]._description_selection(self.env))
+        # sudo: the reference of the RFQ of an allocation the user reads, as the
+        # allocation shows it (salespeople have no right on purchase orders)
+        rfq_names = {allocation: allocation.purchase_order_id.sudo().name for allocation in allocations}
+        allocations = allocations.sorted(
+            lambda a: (a.partner_id.display_name or "", rfq_names[a], a.id)
+        )
+        allocation_rows = [
+            (
+                allocation.partner_id.display_name,
+                rfq_names[allocation],
+                purchase_states[allocation.purchase_state],
+                allocation.sale_order_id.name,
+                allocation.sale_line_id.procurement_section or "",
+                allocation.product_id.display_name,
+                allocation.quantity,
+                allocation.product_uom.name,
+                allocation.purchase_uom_qty,
+                allocation.purchase_uom.name,
+            )
+            for allocation in allocations
+        ]
+        return [
+            (
+                _("Needs"),
+                [_("Sale Order"), _("Customer"), _("Section"), _("Product"), _("Needed"), _("Unit"),
+                 _("Status"), _("Ordered"), _("Allocated"), _("Remaining"), _("Vendor"),
+                 _("Salesperson"), _("Delivery Date")],
+                need_rows,
+            ),
+            (
+                _("Allocations by Vendor"),
+                [_("Vendor"), _("RFQ / PO"), _("Purchase Status"), _("Sale Order"), _("Section"),
+                 _("Product"), _("Allocated"), _("Unit"), _("In Purchase Unit"), _("Purchase Unit")],
+                allocation_rows,
+            ),
+        ]
+
+    def action_export_procurement_xlsx(self):
+        """Download the needs (selected ones, or all those of the list) and their
+        allocations as an XLSX workbook. The selection stays on the server, in an
+        export only this user reads: the URL carries its id, not the needs'."""
+        if self:
+            domain = [("id", "in", self.ids)]
+        else:
+            domain = self.env.context.get("active_domain") or []
+        export = self.env["backops.procurement.export"]._create_for(domain)
+        return {
+            "type": "ir.actions.act_url",
+            "url": f"/backops_procurement/needs.xlsx?export_id={export.id}",
+            "target": "download",
+        }
