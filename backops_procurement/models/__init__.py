@@ -9,5 +9,6 @@ from . import sale_order_line
 from . import sale_order
 from . import purchase_order_line
 from . import purchase_order
+from . import stock_move
 from . import stock_picking
 from . import backorder_fill
