@@ -11,4 +11,6 @@ from . import purchase_order_line
 from . import purchase_order
 from . import stock_move
 from . import stock_picking
+from . import backorder_fill_service
 from . import backorder_fill
+from . import backorder_fill_line

@@ -33,6 +33,14 @@ class StockPicking(models.Model):
         search="_search_backops_fulfillable",
         help="Whether the stock on hand could ship this backorder now: completely, partly or not.",
     )
+    backops_ship_date = fields.Datetime(
+        string="Actual Ship Date",
+        readonly=True,
+        copy=False,
+        help="When Fill Backorders says this delivery left, as the customer is told. "
+        "Odoo's own dates (effective date, stock moves, valuation) stay the moment "
+        "it was validated.",
+    )
 
     @api.model
     def _backops_backorder_domain(self):
@@ -58,20 +66,24 @@ class StockPicking(models.Model):
 
     @api.depends("move_ids.product_uom_qty", "move_ids.quantity", "move_ids.state")
     def _compute_backops_fulfillable(self):
+        """Each backorder alone, its lines sharing the stock: two lines of the same
+        product do not both count what is there."""
         backorders = self.filtered("backops_is_backorder")
-        availability = backorders.move_ids.filtered(lambda m: m.state in OPEN_STATES)._backops_availability()
+        Service = self.env["backops.backorder.fill.service"]
+        pool = Service._stock_pool(backorders.move_ids.filtered(lambda m: m.state in OPEN_STATES))
         for picking in self:
             if picking not in backorders:
                 picking.backops_fulfillable = False
                 continue
-            moves = picking.move_ids.filtered(lambda m: m.state in OPEN_STATES)
-            can = [availability.get(move.id, 0.0) for move in moves]
-            if moves and all(
-                float_compare(available, move.product_qty, precision_rounding=move.product_id.uom_id.rounding) >= 0
-                for move, available in zip(moves, can)
+            rows, _used = Service._take(
+                Service._sorted_moves(picking.move_ids.filtered(lambda m: m.state in OPEN_STATES)), pool
+            )
+            rounding = {row.move: row.move.product_id.uom_id.rounding for row in rows}
+            if rows and all(
+                float_compare(row.fill, row.needed, precision_rounding=rounding[row.move]) >= 0 for row in rows
             ):
                 picking.backops_fulfillable = "complete"
-            elif any(not float_is_zero(available, precision_rounding=0.0001) for available in can):
+            elif any(not float_is_zero(row.fill, precision_rounding=rounding[row.move]) for row in rows):
                 picking.backops_fulfillable = "partial"
             else:
                 picking.backops_fulfillable = "none"

@@ -12,3 +12,5 @@ from . import test_concurrent_allocation
 from . import test_purchase_approval
 from . import test_approval_rpc
 from . import test_backorders
+from . import test_backorder_fill_rules
+from . import test_concurrent_fill

@@ -5,7 +5,7 @@ from odoo import Command, _, api, fields, models
 from odoo.exceptions import UserError
 from odoo.tools import float_compare, float_round
 
-from ..models.stock_picking import OPEN_STATES
+from ..models.stock_move import OPEN_STATES
 
 
 class BackorderReplenish(models.TransientModel):
@@ -59,15 +59,11 @@ class BackorderReplenish(models.TransientModel):
             backordered[move.product_id] += move.product_qty
         warehouses = moves.picking_type_id.warehouse_id
         stock_locations = warehouses.lot_stock_id
-        free = defaultdict(float)
-        for product, quantity, reserved in self.env["stock.quant"].sudo()._read_group(
-            [("product_id", "in", products.ids), ("location_id", "child_of", stock_locations.ids)],
-            ["product_id"],
-            ["quantity:sum", "reserved_quantity:sum"],
-        ):
-            # stock reserved for the backorders themselves still serves them
-            free[product] += quantity - reserved
+        located = products.with_context(location=stock_locations.ids)
+        located.invalidate_recordset(["free_qty"])  # not recomputed when quants change
+        free = defaultdict(float, zip(products, located.mapped("free_qty")))
         for move in moves:
+            # stock reserved for the backorders themselves still serves them
             free[move.product_id] += move._backops_reserved_product_qty()
         incoming = defaultdict(float)
         for product, quantity in self.env["stock.move"].sudo()._read_group(

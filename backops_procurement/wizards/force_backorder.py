@@ -1,7 +1,7 @@
 from odoo import Command, _, api, fields, models
 from odoo.tools import float_compare, float_is_zero
 
-from ..models.stock_picking import OPEN_STATES
+from ..models.stock_move import OPEN_STATES
 
 
 class ForceBackorder(models.TransientModel):
