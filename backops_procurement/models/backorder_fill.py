@@ -1,7 +1,7 @@
 import logging
 from collections import defaultdict
 
-from odoo import Command, _, api, fields, models
+from odoo import _, api, fields, models
 from odoo.exceptions import UserError
 from odoo.service.model import PG_CONCURRENCY_EXCEPTIONS_TO_RETRY
 
@@ -136,7 +136,11 @@ class BackorderFill(models.Model):
         """Write the fill (``fill_values``), then replace its result lines by
         ``values``."""
         self.ensure_one()
-        self.write({**fill_values, "line_ids": [Command.clear()] + [Command.create(vals) for vals in values]})
+        self.write(fill_values)
+        # sudo: fill lines are read-only for users; the fill, which the user may
+        # write (just written), writes its own results and nothing else
+        self.line_ids.sudo().unlink()
+        self.env["backops.backorder.fill.line"].sudo().create([{**vals, "fill_id": self.id} for vals in values])
 
     def action_preview(self):
         """What would ship and what would remain; nothing is shipped: the preview

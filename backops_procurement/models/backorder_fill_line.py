@@ -4,17 +4,20 @@ OUTCOMES = [("complete", "Completed"), ("partial", "Partly Filled"), ("skipped",
 
 
 class BackorderFillLine(models.Model):
-    """One backordered line of a Fill Backorders run or preview."""
+    """One backordered line of a Fill Backorders run or preview. Users only read
+    these lines: the fill writes them (``backops.backorder.fill._write_results``)."""
 
     _name = "backops.backorder.fill.line"
     _description = "Fill Backorders Line"
     _order = "id"
+    _check_company_auto = True
 
     fill_id = fields.Many2one("backops.backorder.fill", required=True, ondelete="cascade", index=True)
-    sale_order_id = fields.Many2one("sale.order", string="Sale Order", readonly=True)
+    company_id = fields.Many2one(related="fill_id.company_id", store=True, index=True)
+    sale_order_id = fields.Many2one("sale.order", string="Sale Order", readonly=True, check_company=True)
     partner_id = fields.Many2one(related="sale_order_id.partner_id", string="Customer")
-    picking_id = fields.Many2one("stock.picking", string="Backorder", readonly=True)
-    product_id = fields.Many2one("product.product", readonly=True)
+    picking_id = fields.Many2one("stock.picking", string="Backorder", readonly=True, check_company=True)
+    product_id = fields.Many2one("product.product", readonly=True, check_company=True)
     product_uom = fields.Many2one(related="product_id.uom_id", string="Unit")
     needed_qty = fields.Float(string="Needed", digits="Product Unit of Measure", readonly=True)
     available_qty = fields.Float(string="Available", digits="Product Unit of Measure", readonly=True)

@@ -5,8 +5,9 @@ from unittest.mock import patch
 import openpyxl
 from psycopg2.errors import SerializationFailure
 
-from odoo.exceptions import UserError
-from odoo.tests import Form, tagged
+from odoo import Command
+from odoo.exceptions import AccessError, UserError
+from odoo.tests import Form, new_test_user, tagged
 
 from odoo.addons.backops_procurement.controllers.procurement_export import write_procurement_workbook
 
@@ -255,6 +256,75 @@ class TestActualShipDate(FillRulesCommon):
             "backops_procurement.report_backorder_fill", fill.ids
         )
         self.assertIn("Shipped On", html.decode())
+
+
+@tagged("post_install", "-at_install")
+class TestFillLinesPerCompany(FillRulesCommon):
+    """Fill lines belong to their fill's company and only the fill writes them."""
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.company_b = cls.env["res.company"].create({"name": "BackOps Events North"})
+        cls.stock_user_b = new_test_user(
+            cls.env, "backops_stock_north", groups="stock.group_stock_user",
+            company_id=cls.company_b.id, company_ids=[Command.set(cls.company_b.ids)], name="Warehouse Nils",
+        )
+
+    def setUp(self):
+        super().setUp()
+        order = self._order([(self.cart, 3)])
+        self._backorder(order)
+        self._stock(self.cart, 2)
+        self.fill = self._batch(mode="partial")
+        self.fill.action_start()
+        self.line = self.fill.line_ids
+        self.assertEqual(len(self.line), 1)
+        self.sheets = self.fill._get_export_sheets()
+
+    def assertUnchanged(self):
+        self.assertEqual(self.fill.line_ids, self.line)
+        self.assertEqual((self.line.fill_qty, self.line.needed_qty), (2, 2))
+        self.assertEqual(self.fill._get_export_sheets(), self.sheets)
+
+    def test_line_has_its_fill_company(self):
+        self.assertEqual(self.line.company_id, self.env.company)
+
+    def test_other_company_cannot_read(self):
+        Line = self.env["backops.backorder.fill.line"].with_user(self.stock_user_b)
+        self.assertFalse(Line.search([("id", "=", self.line.id)]))
+        with self.assertRaises(AccessError):
+            self.line.with_user(self.stock_user_b).read(["fill_qty"])
+
+    def test_other_company_cannot_write(self):
+        with self.assertRaises(AccessError):
+            self.line.with_user(self.stock_user_b).write({"fill_qty": 99})
+        self.assertUnchanged()
+
+    def test_other_company_cannot_create(self):
+        Line = self.env["backops.backorder.fill.line"].with_user(self.stock_user_b)
+        with self.assertRaises(AccessError):
+            Line.create({"fill_id": self.fill.id, "product_id": self.cart.id, "fill_qty": 99, "outcome": "complete"})
+        self.assertUnchanged()
+
+    def test_lines_are_read_only_for_their_own_company(self):
+        line = self.line.with_user(self.stock_user)
+        self.assertEqual(line.fill_qty, 2)
+        with self.assertRaises(AccessError):
+            line.write({"fill_qty": 99})
+        with self.assertRaises(AccessError):
+            line.create({"fill_id": self.fill.id, "product_id": self.cart.id, "fill_qty": 99})
+        with self.assertRaises(AccessError):
+            line.unlink()
+        self.assertUnchanged()
+
+    def test_a_line_cannot_point_to_another_company(self):
+        order_b = self._create_sale_order([(self.cart, 1)], confirm=False, company=self.company_b)
+        # (assertRaises rolls back to a savepoint, as the request would be)
+        with self.assertRaises(UserError) as caught:
+            self.env["backops.backorder.fill.line"].sudo().create({"fill_id": self.fill.id, "sale_order_id": order_b.id})
+        self.assertIn("Incompatible companies", str(caught.exception))
+        self.assertUnchanged()
 
 
 @tagged("post_install", "-at_install")
