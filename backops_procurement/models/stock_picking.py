@@ -3,6 +3,7 @@ from odoo.exceptions import UserError
 from odoo.osv import expression
 from odoo.tools import float_compare, float_is_zero
 
+from ..tools import check_quantity
 from .stock_move import OPEN_STATES
 
 FULFILLABLE = [("complete", "Completely"), ("partial", "Partly"), ("none", "No")]
@@ -110,20 +111,31 @@ class StockPicking(models.Model):
 
     def _backops_force_backorder(self, holds):
         """Move ``holds`` ({move: quantity in the move's unit}) of this delivery to a
-        backorder of it, even if stock is there. Returns the backorder."""
+        backorder of it, even if stock is there. Every hold is checked before any
+        line is split: a bad one changes nothing. Returns the backorder."""
         self._backops_check_can_hold()
-        holds = {move: quantity for move, quantity in holds.items() if quantity}
+        holds = {
+            move: check_quantity(self.env, quantity, move.product_id.display_name) for move, quantity in holds.items()
+        }
+        holds = {
+            move: quantity
+            for move, quantity in holds.items()
+            if not float_is_zero(quantity, precision_rounding=move.product_uom.rounding)
+        }
         if not holds:
             raise UserError(_("Choose the lines and the quantities to hold back."))
+        open_moves = self.move_ids.filtered(lambda m: m.state in OPEN_STATES)
         whole = self.env["stock.move"]
-        new_move_vals = []
+        parts = {}
         for move, quantity in holds.items():
-            rounding = move.product_uom.rounding
-            if move.picking_id != self or move.state not in OPEN_STATES:
-                raise UserError(_("%(product)s is not an open line of %(picking)s.", product=move.product_id.display_name, picking=self.name))
-            if float_compare(quantity, 0.0, precision_rounding=rounding) < 0:
-                raise UserError(_("%(product)s: a quantity to hold back cannot be negative.", product=move.product_id.display_name))
-            comparison = float_compare(quantity, move.product_uom_qty, precision_rounding=rounding)
+            if move not in open_moves:
+                raise UserError(
+                    _(
+                        "%(product)s is not an open line of %(picking)s.",
+                        product=move.product_id.display_name, picking=self.name,
+                    )
+                )
+            comparison = float_compare(quantity, move.product_uom_qty, precision_rounding=move.product_uom.rounding)
             if comparison > 0:
                 raise UserError(
                     _(
@@ -135,9 +147,13 @@ class StockPicking(models.Model):
             if comparison == 0:
                 whole |= move
             else:
-                new_move_vals += move._split(move.product_uom._compute_quantity(quantity, move.product_id.uom_id))
-        if whole == self.move_ids.filtered(lambda m: m.state in OPEN_STATES) and not new_move_vals:
+                parts[move] = quantity
+        if whole == open_moves and not parts:
             raise UserError(_("Holding back everything leaves nothing to ship: keep the delivery as it is."))
+        # every hold is valid: now split
+        new_move_vals = []
+        for move, quantity in parts.items():
+            new_move_vals += move._split(move.product_uom._compute_quantity(quantity, move.product_id.uom_id))
         new_moves = self.env["stock.move"].create(new_move_vals)
         new_moves.with_context(bypass_entire_pack=True)._action_confirm(merge=False)
         held = whole | new_moves

@@ -6,12 +6,14 @@ import openpyxl
 from psycopg2.errors import SerializationFailure
 
 from odoo import Command
-from odoo.exceptions import AccessError, UserError
+from odoo.exceptions import AccessError, UserError, ValidationError
 from odoo.tests import Form, new_test_user, tagged
 
 from odoo.addons.backops_procurement.controllers.procurement_export import write_procurement_workbook
 
 from .test_backorders import BackorderCommon
+
+NOT_QUANTITIES = (float("nan"), float("inf"), float("-inf"), 1e308)
 
 
 class FillRulesCommon(BackorderCommon):
@@ -325,6 +327,96 @@ class TestFillLinesPerCompany(FillRulesCommon):
             self.env["backops.backorder.fill.line"].sudo().create({"fill_id": self.fill.id, "sale_order_id": order_b.id})
         self.assertIn("Incompatible companies", str(caught.exception))
         self.assertUnchanged()
+
+
+@tagged("post_install", "-at_install")
+class TestForceBackorderChecksFirst(FillRulesCommon):
+    """Force Backorder checks every hold before it splits anything."""
+
+    def setUp(self):
+        super().setUp()
+        self._stock(self.cart, 10)
+        self._stock(self.bench, 10)
+        self.order = self._order([(self.cart, 5), (self.bench, 4)])
+        self.delivery = self.order.picking_ids
+        self.moves = self.delivery.move_ids
+
+    def assertUntouched(self):
+        self.assertEqual(self.delivery.move_ids, self.moves)
+        self.assertEqual(self.moves.mapped("product_uom_qty"), [5, 4])
+        self.assertEqual(self.moves.mapped("quantity"), [5, 4])
+        self.assertFalse(self.delivery.backorder_ids)
+        self.assertOnHand(self.cart, 10)
+
+    def test_a_bad_hold_after_a_good_one(self):
+        form = Form(
+            self.env["backops.force.backorder"].with_user(self.stock_user).with_context(default_picking_id=self.delivery.id)
+        )
+        with form.line_ids.edit(0) as line:
+            line.hold_qty = 2
+        with form.line_ids.edit(1) as line:
+            line.hold_qty = 9
+        wizard = form.save()
+        with self.assertRaisesRegex(UserError, "Bench: 9.0 to hold back, but the delivery has 4.0"):
+            wizard.action_confirm()
+        self.assertUntouched()
+
+    def test_a_line_of_another_delivery_after_a_good_one(self):
+        other = self._order([(self.cart, 1)], partner=self.customer_2).picking_ids.move_ids
+        with self.assertRaisesRegex(UserError, "not an open line"):
+            self.delivery.with_user(self.stock_user)._backops_force_backorder({self.moves[0]: 2, other: 1})
+        self.assertUntouched()
+
+    def test_a_quantity_that_is_not_a_number(self):
+        for bad in NOT_QUANTITIES:
+            with self.subTest(bad=bad), self.assertRaises(ValidationError):
+                self.delivery.with_user(self.stock_user)._backops_force_backorder({self.moves[0]: 2, self.moves[1]: bad})
+        wizard = Form(
+            self.env["backops.force.backorder"].with_user(self.stock_user).with_context(default_picking_id=self.delivery.id)
+        ).save()
+        for bad in NOT_QUANTITIES:
+            with self.subTest(bad=bad), self.assertRaisesRegex(ValidationError, "Bench: "):
+                wizard.line_ids[1].write({"hold": True, "hold_qty": bad})
+        self.assertEqual(wizard.line_ids.mapped("hold_qty"), [0, 0])
+        self.assertUntouched()
+
+
+@tagged("post_install", "-at_install")
+class TestQuantitiesMustBeNumbers(FillRulesCommon):
+    """NaN, infinity and 1e308 are refused with a sentence; nothing is written."""
+
+    def test_popup_fill_quantities(self):
+        order = self._order([(self.cart, 5)])
+        backorder = self._backorder(order)
+        self._stock(self.cart, 4)
+        wizard = self._popup(order).save()
+        Wizard = self.env["backops.backorder.fill.order"].with_user(self.stock_user)
+        for bad in NOT_QUANTITIES:
+            with self.subTest(bad=bad):
+                with self.assertRaisesRegex(ValidationError, "Cart: (the quantity must be a number|.* is beyond any real quantity)"):
+                    wizard.line_ids.write({"fill_qty": bad})
+                with self.assertRaises(ValidationError):
+                    Wizard.create(
+                        {
+                            "sale_order_id": order.id,
+                            "line_ids": [Command.create({"product_id": self.cart.id, "fill_qty": bad})],
+                        }
+                    )
+        self.assertEqual(wizard.line_ids.fill_qty, 4)
+        self.assertEqual(backorder.state, "confirmed")
+        self.assertEqual(self._shipped(order, self.cart), 1)
+        self.assertOnHand(self.cart, 4)
+
+    def test_replenish_order_quantities(self):
+        order = self._order([(self.cart, 11)])
+        self._backorder(order)
+        wizard = Form(self.env["backops.backorder.replenish"].with_user(self.buyer)).save()
+        orders_before = self.env["purchase.order"].search_count([])
+        for bad in NOT_QUANTITIES:
+            with self.subTest(bad=bad), self.assertRaisesRegex(ValidationError, "Cart: "):
+                wizard.line_ids.write({"order_qty": bad})
+        self.assertEqual(wizard.line_ids.order_qty, 10)
+        self.assertEqual(self.env["purchase.order"].search_count([]), orders_before)
 
 
 @tagged("post_install", "-at_install")

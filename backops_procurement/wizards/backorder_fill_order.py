@@ -4,6 +4,8 @@ from odoo import Command, _, api, fields, models
 from odoo.exceptions import UserError
 from odoo.tools import float_compare
 
+from ..tools import check_quantity
+
 
 class BackorderFillOrder(models.TransientModel):
     """Fill one sale order's backorders: each backordered product with what is
@@ -62,11 +64,9 @@ class BackorderFillOrder(models.TransientModel):
         wanted = {}
         for line in self.line_ids:
             product = line.product_id
-            fill_qty = line.fill_qty
+            fill_qty = check_quantity(self.env, line.fill_qty, product.display_name)
             needed, available = quantities.get(product, (0.0, 0.0))
             rounding = product.uom_id.rounding
-            if float_compare(fill_qty, 0.0, precision_rounding=rounding) < 0:
-                raise UserError(_("%(product)s: the quantity to ship cannot be negative.", product=product.display_name))
             if float_compare(fill_qty, needed, precision_rounding=rounding) > 0:
                 raise UserError(
                     _(
@@ -111,3 +111,20 @@ class BackorderFillOrderLine(models.TransientModel):
     needed_qty = fields.Float(string="Needed", digits="Product Unit of Measure", readonly=True)
     available_qty = fields.Float(string="Available Now", digits="Product Unit of Measure", readonly=True)
     fill_qty = fields.Float(string="Fill", digits="Product Unit of Measure")
+
+    # Checked on the values, before the ORM rounds them to the field's digits: NaN
+    # or infinity cannot be rounded and would fail with no sentence for the user.
+    @api.model_create_multi
+    def create(self, vals_list):
+        for vals in vals_list:
+            self._check_fill_qty(vals)
+        return super().create(vals_list)
+
+    def write(self, vals):
+        self._check_fill_qty(vals)
+        return super().write(vals)
+
+    def _check_fill_qty(self, vals):
+        if "fill_qty" in vals:
+            product = self.env["product.product"].browse(vals.get("product_id")) or self.product_id[:1]
+            check_quantity(self.env, vals["fill_qty"], product.display_name or _("Fill"))
