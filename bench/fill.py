@@ -102,9 +102,8 @@ def start(env, backorders, emails=False):
 
 def odoo_validation(env, backorders):
     """The same deliveries, quantities as the fill would ship, validated by Odoo."""
-    Fill = env["backops.backorder.fill"]
-    plan = Fill._plan(backorders.move_ids, "partial", "oldest")
-    fills = {move: fill for _order, rows, outcome, _r in plan if outcome != "skipped" for move, _n, _a, fill in rows}
+    plan = env["backops.backorder.fill.service"]._plan(backorders.move_ids, "partial", "oldest")
+    fills = {row.move: row.fill for entry in plan if entry.outcome != "skipped" for row in entry.rows}
     pickings = backorders.filtered(lambda p: any(fills.get(move) for move in p.move_ids))
     with Measure(env) as m:
         for picking in pickings:

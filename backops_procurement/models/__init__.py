@@ -12,5 +12,8 @@ from . import buyer_read_access
 from . import purchase_order_line
 from . import purchase_order
 from . import purchase_order_approval
+from . import stock_move
 from . import stock_picking
+from . import backorder_fill_service
 from . import backorder_fill
+from . import backorder_fill_line

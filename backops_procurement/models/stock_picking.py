@@ -1,12 +1,12 @@
-from collections import defaultdict
-
 from odoo import _, api, fields, models
 from odoo.exceptions import UserError
 from odoo.osv import expression
 from odoo.tools import float_compare, float_is_zero
 
+from ..tools import check_quantity
+from .stock_move import OPEN_STATES
+
 FULFILLABLE = [("complete", "Completely"), ("partial", "Partly"), ("none", "No")]
-OPEN_STATES = ("waiting", "confirmed", "partially_available", "assigned")
 
 
 class StockPicking(models.Model):
@@ -34,9 +34,19 @@ class StockPicking(models.Model):
         search="_search_backops_fulfillable",
         help="Whether the stock on hand could ship this backorder now: completely, partly or not.",
     )
+    backops_ship_date = fields.Datetime(
+        string="Actual Ship Date",
+        readonly=True,
+        copy=False,
+        help="When Fill Backorders says this delivery left, as the customer is told. "
+        "Odoo's own dates (effective date, stock moves, valuation) stay the moment "
+        "it was validated.",
+    )
 
     @api.model
     def _backops_backorder_domain(self):
+        """Open customer deliveries left by a partial one: the one definition of a
+        backorder (the compute, the search and the move domain use it)."""
         return [
             ("backorder_id", "!=", False),
             ("picking_type_code", "=", "outgoing"),
@@ -45,10 +55,9 @@ class StockPicking(models.Model):
 
     @api.depends("backorder_id", "picking_type_code", "state")
     def _compute_backops_is_backorder(self):
+        backorders = self.filtered_domain(self._backops_backorder_domain())
         for picking in self:
-            picking.backops_is_backorder = bool(
-                picking.backorder_id and picking.picking_type_code == "outgoing" and picking.state in OPEN_STATES
-            )
+            picking.backops_is_backorder = picking in backorders
 
     def _search_backops_is_backorder(self, operator, value):
         if operator not in ("=", "!=") or not isinstance(value, bool):
@@ -58,20 +67,24 @@ class StockPicking(models.Model):
 
     @api.depends("move_ids.product_uom_qty", "move_ids.quantity", "move_ids.state")
     def _compute_backops_fulfillable(self):
+        """Each backorder alone, its lines sharing the stock: two lines of the same
+        product do not both count what is there."""
         backorders = self.filtered("backops_is_backorder")
-        availability = backorders.move_ids.filtered(lambda m: m.state in OPEN_STATES)._backops_availability()
+        Service = self.env["backops.backorder.fill.service"]
+        pool = Service._stock_pool(backorders.move_ids.filtered(lambda m: m.state in OPEN_STATES))
         for picking in self:
             if picking not in backorders:
                 picking.backops_fulfillable = False
                 continue
-            moves = picking.move_ids.filtered(lambda m: m.state in OPEN_STATES)
-            can = [availability.get(move.id, 0.0) for move in moves]
-            if moves and all(
-                float_compare(available, move.product_qty, precision_rounding=move.product_id.uom_id.rounding) >= 0
-                for move, available in zip(moves, can)
+            rows, _used = Service._take(
+                Service._sorted_moves(picking.move_ids.filtered(lambda m: m.state in OPEN_STATES)), pool
+            )
+            rounding = {row.move: row.move.product_id.uom_id.rounding for row in rows}
+            if rows and all(
+                float_compare(row.fill, row.needed, precision_rounding=rounding[row.move]) >= 0 for row in rows
             ):
                 picking.backops_fulfillable = "complete"
-            elif any(not float_is_zero(available, precision_rounding=0.0001) for available in can):
+            elif any(not float_is_zero(row.fill, precision_rounding=rounding[row.move]) for row in rows):
                 picking.backops_fulfillable = "partial"
             else:
                 picking.backops_fulfillable = "none"
@@ -98,20 +111,31 @@ class StockPicking(models.Model):
 
     def _backops_force_backorder(self, holds):
         """Move ``holds`` ({move: quantity in the move's unit}) of this delivery to a
-        backorder of it, even if stock is there. Returns the backorder."""
+        backorder of it, even if stock is there. Every hold is checked before any
+        line is split: a bad one changes nothing. Returns the backorder."""
         self._backops_check_can_hold()
-        holds = {move: quantity for move, quantity in holds.items() if quantity}
+        holds = {
+            move: check_quantity(self.env, quantity, move.product_id.display_name) for move, quantity in holds.items()
+        }
+        holds = {
+            move: quantity
+            for move, quantity in holds.items()
+            if not float_is_zero(quantity, precision_rounding=move.product_uom.rounding)
+        }
         if not holds:
             raise UserError(_("Choose the lines and the quantities to hold back."))
+        open_moves = self.move_ids.filtered(lambda m: m.state in OPEN_STATES)
         whole = self.env["stock.move"]
-        new_move_vals = []
+        parts = {}
         for move, quantity in holds.items():
-            rounding = move.product_uom.rounding
-            if move.picking_id != self or move.state not in OPEN_STATES:
-                raise UserError(_("%(product)s is not an open line of %(picking)s.", product=move.product_id.display_name, picking=self.name))
-            if float_compare(quantity, 0.0, precision_rounding=rounding) < 0:
-                raise UserError(_("%(product)s: a quantity to hold back cannot be negative.", product=move.product_id.display_name))
-            comparison = float_compare(quantity, move.product_uom_qty, precision_rounding=rounding)
+            if move not in open_moves:
+                raise UserError(
+                    _(
+                        "%(product)s is not an open line of %(picking)s.",
+                        product=move.product_id.display_name, picking=self.name,
+                    )
+                )
+            comparison = float_compare(quantity, move.product_uom_qty, precision_rounding=move.product_uom.rounding)
             if comparison > 0:
                 raise UserError(
                     _(
@@ -123,9 +147,13 @@ class StockPicking(models.Model):
             if comparison == 0:
                 whole |= move
             else:
-                new_move_vals += move._split(move.product_uom._compute_quantity(quantity, move.product_id.uom_id))
-        if whole == self.move_ids.filtered(lambda m: m.state in OPEN_STATES) and not new_move_vals:
+                parts[move] = quantity
+        if whole == open_moves and not parts:
             raise UserError(_("Holding back everything leaves nothing to ship: keep the delivery as it is."))
+        # every hold is valid: now split
+        new_move_vals = []
+        for move, quantity in parts.items():
+            new_move_vals += move._split(move.product_uom._compute_quantity(quantity, move.product_id.uom_id))
         new_moves = self.env["stock.move"].create(new_move_vals)
         new_moves.with_context(bypass_entire_pack=True)._action_confirm(merge=False)
         held = whole | new_moves
@@ -156,56 +184,3 @@ class StockPicking(models.Model):
     def action_open_backorder_fill(self):
         self.ensure_one()
         return self.sale_id.action_open_backorder_fill()
-
-
-class StockMove(models.Model):
-    _inherit = "stock.move"
-
-    @api.model
-    def _backops_backorder_domain(self):
-        """Open lines of customer backorders (deliveries left by a partial one)."""
-        return [
-            ("picking_id.backorder_id", "!=", False),
-            ("picking_code", "=", "outgoing"),
-            ("state", "in", OPEN_STATES),
-        ]
-
-    def _backops_availability(self):
-        """{move id: quantity (product unit) the stock on hand could ship now}: what the
-        move has reserved plus what is free in its source location. Each move is
-        looked at alone: moves competing for the same stock each see all of it."""
-        free = self._backops_free_quantities()
-        return {
-            move.id: min(
-                move.product_qty,
-                move._backops_reserved_product_qty() + free.get((move.product_id.id, move.location_id.id), 0.0),
-            )
-            for move in self
-        }
-
-    def _backops_reserved_product_qty(self):
-        self.ensure_one()
-        if self.state not in ("assigned", "partially_available"):
-            return 0.0
-        return self.product_uom._compute_quantity(self.quantity, self.product_id.uom_id, round=False)
-
-    def _backops_free_quantities(self):
-        """{(product id, location id): free quantity on hand in that location and
-        below}, for the products and source locations of these moves; one query per
-        source location."""
-        free = defaultdict(float)
-        Quant = self.env["stock.quant"].sudo()
-        by_location = defaultdict(set)
-        for move in self:
-            if move.product_id.is_storable:
-                by_location[move.location_id].add(move.product_id.id)
-            else:
-                free[(move.product_id.id, move.location_id.id)] = float("inf")
-        for location, product_ids in by_location.items():
-            for product, quantity, reserved in Quant._read_group(
-                [("product_id", "in", list(product_ids)), ("location_id", "child_of", location.id)],
-                ["product_id"],
-                ["quantity:sum", "reserved_quantity:sum"],
-            ):
-                free[(product.id, location.id)] = max(quantity - reserved, 0.0)
-        return free

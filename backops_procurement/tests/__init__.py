@@ -16,3 +16,5 @@ from . import test_concurrency
 from . import test_backorders
 from . import test_buyer_access
 from . import test_export_http
+from . import test_backorder_fill_rules
+from . import test_concurrent_fill

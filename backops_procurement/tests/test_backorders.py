@@ -182,7 +182,9 @@ class TestFillOneOrder(BackorderCommon):
         form.ship_date = ship_date
         form.save().action_fill()
         self.assertEqual(self.backorder.state, "done")
-        self.assertEqual(self.backorder.date_done, ship_date)
+        # the actual ship date is the delivery's, as the customer is told; Odoo's own date stays
+        self.assertEqual(self.backorder.backops_ship_date, ship_date)
+        self.assertGreater(self.backorder.date_done, ship_date)
         remaining = self._open(self.order)
         self.assertEqual(remaining.backorder_id, self.backorder)
         self.assertEqual(remaining.move_ids.product_id, self.cart)
@@ -348,7 +350,7 @@ class TestFillBackordersBatch(BackorderCommon):
     def test_summary_report_and_xlsx(self):
         fill = self._fill(mode="partial", ship_date=datetime.now().replace(microsecond=0) - timedelta(days=1))
         fill.action_start()
-        self.assertEqual(self.old_bo.date_done, fill.ship_date)
+        self.assertEqual(self.old_bo.backops_ship_date, fill.ship_date)
         html, _format = self.env["ir.actions.report"]._render_qweb_html(
             "backops_procurement.report_backorder_fill", fill.ids
         )
@@ -380,12 +382,12 @@ class TestFillBackordersBatch(BackorderCommon):
         with self.assertRaisesRegex(UserError, "Choose the products"):
             self._fill(product_scope="selected").action_start()
         # a delivery done in the meantime: nothing shipped
-        Fill = self.env["backops.backorder.fill"]
-        plan = Fill._plan(self.new_bo.move_ids, "partial", "oldest")
+        Service = self.env["backops.backorder.fill.service"]
+        plan = Service._plan(self.new_bo.move_ids, "partial", "oldest")
         self.new_bo.action_assign()
         self._deliver(self.new_bo, {self.cart: 3})
         with self.assertRaisesRegex(UserError, "done or cancelled"):
-            Fill._execute(plan)
+            Service._ship(plan)
         # another company's products
         company_b = self.env["res.company"].create({"name": "BackOps Events North"})
         foreign = self._create_product("North Crate", company_id=company_b.id, is_storable=True)
@@ -407,15 +409,15 @@ class TestFillBackordersCron(BackorderCommon):
             self._backorder(order)  # 2 carts each backordered
         self._stock(self.cart, 10)
         policy = self.env["backops.backorder.fill"].create({"name": "Nightly", "mode": "partial", "cron_active": True})
-        Fill = type(self.env["backops.backorder.fill"])
-        execute = Fill._execute
+        Service = type(self.env["backops.backorder.fill.service"])
+        ship = Service._ship
 
-        def failing_execute(model, plan, ship_date=None):
-            if any(order == orders[1] for order, *_rest in plan):
+        def failing_ship(model, plan, ship_date=None, reassign=True):
+            if any(entry.order == orders[1] for entry in plan):
                 raise UserError("carrier pickup refused")
-            return execute(model, plan, ship_date)
+            return ship(model, plan, ship_date, reassign)
 
-        with patch.object(Fill, "_execute", failing_execute), self.assertLogs(
+        with patch.object(Service, "_ship", failing_ship), self.assertLogs(
             "odoo.addons.backops_procurement.models.backorder_fill", level="WARNING"
         ) as logs:
             self.env["backops.backorder.fill"]._cron_fill_backorders(batch_size=2)

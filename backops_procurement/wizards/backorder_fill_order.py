@@ -2,7 +2,9 @@ from collections import defaultdict
 
 from odoo import Command, _, api, fields, models
 from odoo.exceptions import UserError
-from odoo.tools import float_compare, float_is_zero
+from odoo.tools import float_compare
+
+from ..tools import check_quantity
 
 
 class BackorderFillOrder(models.TransientModel):
@@ -28,69 +30,70 @@ class BackorderFillOrder(models.TransientModel):
         moves = self._backorder_moves(order)
         if not moves:
             raise UserError(_("%(order)s has no backorder to fill.", order=order.name))
-        availability = moves._backops_availability()
-        needed, available = defaultdict(float), defaultdict(float)
-        for move in moves:
-            needed[move.product_id] += move.product_qty
-            available[move.product_id] += availability[move.id]
         res["line_ids"] = [
             Command.create(
-                {
-                    "product_id": product.id,
-                    "needed_qty": needed[product],
-                    "available_qty": available[product],
-                    "fill_qty": min(needed[product], available[product]),
-                }
+                {"product_id": product.id, "needed_qty": needed, "available_qty": available, "fill_qty": available}
             )
-            for product in needed
+            for product, (needed, available) in self._product_quantities(moves).items()
         ]
         return res
 
     @api.model
     def _backorder_moves(self, order):
-        fill = self.env["backops.backorder.fill"].new({"company_id": order.company_id.id})
-        return fill._candidate_moves([("picking_id.sale_id", "=", order.id)])
+        return self.env["backops.backorder.fill.service"]._candidate_moves(order.company_id, sale_orders=order)
+
+    @api.model
+    def _product_quantities(self, moves):
+        """{product: (backordered, what the stock could ship of it now)}, the
+        order's moves of a product sharing the stock (product unit)."""
+        plan = self.env["backops.backorder.fill.service"]._plan(moves, "partial", "oldest")
+        quantities = defaultdict(lambda: [0.0, 0.0])
+        for entry in plan:
+            for row in entry.rows:
+                quantities[row.move.product_id][0] += row.needed
+                quantities[row.move.product_id][1] += row.fill
+        return {product: tuple(values) for product, values in quantities.items()}
 
     def action_fill(self):
-        """Ship the quantities to fill now; what remains stays on a further backorder."""
+        """Ship the quantities to fill now, never more than is there; what remains
+        stays on a further backorder."""
         self.ensure_one()
-        order = self.sale_order_id
-        moves = self._backorder_moves(order)
-        availability = moves._backops_availability()
+        Service = self.env["backops.backorder.fill.service"]
+        moves = self._backorder_moves(self.sale_order_id)
+        quantities = self._product_quantities(moves)
         wanted = {}
         for line in self.line_ids:
             product = line.product_id
+            fill_qty = check_quantity(self.env, line.fill_qty, product.display_name)
+            needed, available = quantities.get(product, (0.0, 0.0))
             rounding = product.uom_id.rounding
-            product_moves = moves.filtered(lambda m, product=product: m.product_id == product)
-            needed = sum(product_moves.mapped("product_qty"))
-            available = sum(availability[move.id] for move in product_moves)
-            if float_compare(line.fill_qty, 0.0, precision_rounding=rounding) < 0:
-                raise UserError(_("%(product)s: the quantity to ship cannot be negative.", product=product.display_name))
-            if float_compare(line.fill_qty, needed, precision_rounding=rounding) > 0:
+            if float_compare(fill_qty, needed, precision_rounding=rounding) > 0:
                 raise UserError(
                     _(
                         "%(product)s: %(fill)s to ship, but only %(needed)s %(uom)s are backordered.",
-                        product=product.display_name, fill=line.fill_qty, needed=needed, uom=product.uom_id.name,
+                        product=product.display_name, fill=fill_qty, needed=needed, uom=product.uom_id.name,
                     )
                 )
-            if float_compare(line.fill_qty, available, precision_rounding=rounding) > 0:
+            if float_compare(fill_qty, available, precision_rounding=rounding) > 0:
                 raise UserError(
                     _(
                         "%(product)s: %(fill)s to ship, but only %(available)s %(uom)s are available now.",
-                        product=product.display_name, fill=line.fill_qty, available=available, uom=product.uom_id.name,
+                        product=product.display_name, fill=fill_qty, available=available, uom=product.uom_id.name,
                     )
                 )
-            remaining = line.fill_qty
-            for move in product_moves.sorted(lambda m: (m.picking_id.id, m.id)):
+            remaining = fill_qty
+            for move in Service._sorted_moves(moves.filtered(lambda m, product=product: m.product_id == product)):
                 wanted[move] = min(move.product_qty, remaining)
                 remaining -= wanted[move]
-        if all(float_is_zero(quantity, precision_rounding=move.product_id.uom_id.rounding) for move, quantity in wanted.items()):
+        if all(
+            float_compare(quantity, 0.0, precision_rounding=move.product_id.uom_id.rounding) <= 0
+            for move, quantity in wanted.items()
+        ):
             raise UserError(_("Nothing to ship: set the quantities to fill."))
-        Fill = self.env["backops.backorder.fill"]
-        plan = Fill._plan(moves, "partial", "oldest", wanted=wanted)
-        pickings = Fill._execute(plan, self.ship_date)
-        if self.send_email:
-            Fill._send_fill_emails(
+        plan = Service._plan(moves, "partial", "oldest", wanted=wanted)
+        _results, pickings = Service._ship(plan, self.ship_date)
+        if self.send_email and pickings:
+            Service._send_fill_emails(
                 pickings,
                 self.env.ref("backops_procurement.mail_template_backorder_complete"),
                 self.env.ref("backops_procurement.mail_template_backorder_partial"),
@@ -108,3 +111,20 @@ class BackorderFillOrderLine(models.TransientModel):
     needed_qty = fields.Float(string="Needed", digits="Product Unit of Measure", readonly=True)
     available_qty = fields.Float(string="Available Now", digits="Product Unit of Measure", readonly=True)
     fill_qty = fields.Float(string="Fill", digits="Product Unit of Measure")
+
+    # Checked on the values, before the ORM rounds them to the field's digits: NaN
+    # or infinity cannot be rounded and would fail with no sentence for the user.
+    @api.model_create_multi
+    def create(self, vals_list):
+        for vals in vals_list:
+            self._check_fill_qty(vals)
+        return super().create(vals_list)
+
+    def write(self, vals):
+        self._check_fill_qty(vals)
+        return super().write(vals)
+
+    def _check_fill_qty(self, vals):
+        if "fill_qty" in vals:
+            product = self.env["product.product"].browse(vals.get("product_id")) or self.product_id[:1]
+            check_quantity(self.env, vals["fill_qty"], product.display_name or _("Fill"))

@@ -5,7 +5,8 @@ from odoo import Command, _, api, fields, models
 from odoo.exceptions import UserError
 from odoo.tools import float_compare, float_round
 
-from ..models.stock_picking import OPEN_STATES
+from ..models.stock_move import OPEN_STATES
+from ..tools import check_quantity
 
 
 class BackorderReplenish(models.TransientModel):
@@ -59,15 +60,11 @@ class BackorderReplenish(models.TransientModel):
             backordered[move.product_id] += move.product_qty
         warehouses = moves.picking_type_id.warehouse_id
         stock_locations = warehouses.lot_stock_id
-        free = defaultdict(float)
-        for product, quantity, reserved in self.env["stock.quant"].sudo()._read_group(
-            [("product_id", "in", products.ids), ("location_id", "child_of", stock_locations.ids)],
-            ["product_id"],
-            ["quantity:sum", "reserved_quantity:sum"],
-        ):
-            # stock reserved for the backorders themselves still serves them
-            free[product] += quantity - reserved
+        located = products.with_context(location=stock_locations.ids)
+        located.invalidate_recordset(["free_qty"])  # not recomputed when quants change
+        free = defaultdict(float, zip(products, located.mapped("free_qty")))
         for move in moves:
+            # stock reserved for the backorders themselves still serves them
             free[move.product_id] += move._backops_reserved_product_qty()
         incoming = defaultdict(float)
         for product, quantity in self.env["stock.move"].sudo()._read_group(
@@ -102,6 +99,8 @@ class BackorderReplenish(models.TransientModel):
         """One RFQ per vendor for the quantities to order; the backordered sale lines
         that are needs get the quantities allocated, oldest order first."""
         self.ensure_one()
+        for line in self.line_ids:
+            check_quantity(self.env, line.order_qty, line.product_id.display_name)
         lines = self.line_ids.filtered(
             lambda line: float_compare(line.order_qty, 0.0, precision_rounding=line.product_id.uom_id.rounding) > 0
         )
@@ -171,3 +170,20 @@ class BackorderReplenishLine(models.TransientModel):
     incoming_qty = fields.Float(string="Incoming", digits="Product Unit of Measure", readonly=True)
     order_qty = fields.Float(string="To Order", digits="Product Unit of Measure")
     partner_id = fields.Many2one("res.partner", string="Vendor")
+
+    # Checked on the values, before the ORM rounds them to the field's digits: NaN
+    # or infinity cannot be rounded and would fail with no sentence for the user.
+    @api.model_create_multi
+    def create(self, vals_list):
+        for vals in vals_list:
+            self._check_order_qty(vals)
+        return super().create(vals_list)
+
+    def write(self, vals):
+        self._check_order_qty(vals)
+        return super().write(vals)
+
+    def _check_order_qty(self, vals):
+        if "order_qty" in vals:
+            product = self.env["product.product"].browse(vals.get("product_id")) or self.product_id[:1]
+            check_quantity(self.env, vals["order_qty"], product.display_name or _("To Order"))
