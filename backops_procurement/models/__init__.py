@@ -2,6 +2,7 @@ from . import product_template
 from . import product_product
 from . import res_company
 from . import res_config_settings
+from . import quantity_input_mixin
 from . import approval_tier
 from . import approval_request
 from . import procurement_allocation

@@ -162,7 +162,7 @@ class TestAllocationPaths(ProcurementCommon):
                     )
                 ).save()
                 row = editor.line_ids.filtered(lambda line: line.sale_line_id == self.cart)
-                with self.assertRaisesRegex(ValidationError, "Quantity on this RFQ"):
+                with self.assertRaisesRegex(ValidationError, "Golf Cart: .*quantity"):
                     row.write({"selected": True, "quantity": value})
         self.assertEqual(allocation.quantity, 5)
         self.assertEqual(self.line_b.product_qty, 50)

@@ -103,7 +103,9 @@ class BackorderFillOrder(models.TransientModel):
 
 class BackorderFillOrderLine(models.TransientModel):
     _name = "backops.backorder.fill.order.line"
+    _inherit = ["backops.quantity.input.mixin"]
     _description = "Fill Backorders of an Order: Product"
+    _backops_quantity_fields = ("fill_qty",)
 
     wizard_id = fields.Many2one("backops.backorder.fill.order", required=True, ondelete="cascade")
     product_id = fields.Many2one("product.product", required=True, readonly=True)
@@ -111,20 +113,3 @@ class BackorderFillOrderLine(models.TransientModel):
     needed_qty = fields.Float(string="Needed", digits="Product Unit of Measure", readonly=True)
     available_qty = fields.Float(string="Available Now", digits="Product Unit of Measure", readonly=True)
     fill_qty = fields.Float(string="Fill", digits="Product Unit of Measure")
-
-    # Checked on the values, before the ORM rounds them to the field's digits: NaN
-    # or infinity cannot be rounded and would fail with no sentence for the user.
-    @api.model_create_multi
-    def create(self, vals_list):
-        for vals in vals_list:
-            self._check_fill_qty(vals)
-        return super().create(vals_list)
-
-    def write(self, vals):
-        self._check_fill_qty(vals)
-        return super().write(vals)
-
-    def _check_fill_qty(self, vals):
-        if "fill_qty" in vals:
-            product = self.env["product.product"].browse(vals.get("product_id")) or self.product_id[:1]
-            check_quantity(self.env, vals["fill_qty"], product.display_name or _("Fill"))

@@ -160,7 +160,9 @@ class BackorderReplenish(models.TransientModel):
 
 class BackorderReplenishLine(models.TransientModel):
     _name = "backops.backorder.replenish.line"
+    _inherit = ["backops.quantity.input.mixin"]
     _description = "Replenish Backorders: Product"
+    _backops_quantity_fields = ("order_qty",)
 
     wizard_id = fields.Many2one("backops.backorder.replenish", required=True, ondelete="cascade")
     product_id = fields.Many2one("product.product", required=True, readonly=True)
@@ -170,20 +172,3 @@ class BackorderReplenishLine(models.TransientModel):
     incoming_qty = fields.Float(string="Incoming", digits="Product Unit of Measure", readonly=True)
     order_qty = fields.Float(string="To Order", digits="Product Unit of Measure")
     partner_id = fields.Many2one("res.partner", string="Vendor")
-
-    # Checked on the values, before the ORM rounds them to the field's digits: NaN
-    # or infinity cannot be rounded and would fail with no sentence for the user.
-    @api.model_create_multi
-    def create(self, vals_list):
-        for vals in vals_list:
-            self._check_order_qty(vals)
-        return super().create(vals_list)
-
-    def write(self, vals):
-        self._check_order_qty(vals)
-        return super().write(vals)
-
-    def _check_order_qty(self, vals):
-        if "order_qty" in vals:
-            product = self.env["product.product"].browse(vals.get("product_id")) or self.product_id[:1]
-            check_quantity(self.env, vals["order_qty"], product.display_name or _("To Order"))

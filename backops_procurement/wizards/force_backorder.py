@@ -2,7 +2,6 @@ from odoo import Command, _, api, fields, models
 from odoo.tools import float_compare, float_is_zero
 
 from ..models.stock_move import OPEN_STATES
-from ..tools import check_quantity
 
 
 class ForceBackorder(models.TransientModel):
@@ -37,7 +36,9 @@ class ForceBackorder(models.TransientModel):
 
 class ForceBackorderLine(models.TransientModel):
     _name = "backops.force.backorder.line"
+    _inherit = ["backops.quantity.input.mixin"]
     _description = "Force Backorder Line"
+    _backops_quantity_fields = ("hold_qty",)
 
     wizard_id = fields.Many2one("backops.force.backorder", required=True, ondelete="cascade")
     move_id = fields.Many2one("stock.move", required=True, readonly=True)
@@ -47,22 +48,9 @@ class ForceBackorderLine(models.TransientModel):
     hold = fields.Boolean(string="Hold Back")
     hold_qty = fields.Float(string="Quantity to Hold", digits="Product Unit of Measure")
 
-    # Checked on the values, before the ORM rounds them to the field's digits: NaN
-    # or infinity cannot be rounded and would fail with no sentence for the user.
-    @api.model_create_multi
-    def create(self, vals_list):
-        for vals in vals_list:
-            self._check_hold_qty(vals)
-        return super().create(vals_list)
-
-    def write(self, vals):
-        self._check_hold_qty(vals)
-        return super().write(vals)
-
-    def _check_hold_qty(self, vals):
-        if "hold_qty" in vals:
-            move = self.env["stock.move"].browse(vals.get("move_id")) or self.move_id[:1]
-            check_quantity(self.env, vals["hold_qty"], move.product_id.display_name or _("Quantity to Hold"))
+    def _backops_quantity_label(self, vals, fname):
+        move = self.env["stock.move"].browse(vals.get("move_id")) or self.move_id[:1]
+        return move.product_id.display_name or super()._backops_quantity_label(vals, fname)
 
     @api.onchange("hold")
     def _onchange_hold(self):

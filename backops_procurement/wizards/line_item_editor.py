@@ -4,7 +4,6 @@ from odoo import Command, _, api, fields, models
 from odoo.tools import float_compare, float_is_zero
 
 from ..models.sale_order_line import PROCUREMENT_STATUSES, procurement_status
-from ..tools import check_quantity
 
 
 class LineItemEditor(models.TransientModel):
@@ -146,7 +145,9 @@ class LineItemEditor(models.TransientModel):
 
 class LineItemEditorLine(models.TransientModel):
     _name = "backops.line.item.editor.line"
+    _inherit = ["backops.quantity.input.mixin"]
     _description = "Line Item Editor Row"
+    _backops_quantity_fields = ("quantity",)
     _order = "id"
 
     editor_id = fields.Many2one("backops.line.item.editor", required=True, ondelete="cascade")
@@ -174,18 +175,6 @@ class LineItemEditorLine(models.TransientModel):
     )
     status_now = fields.Selection(PROCUREMENT_STATUSES, string="Status", compute="_compute_statuses")
     status_after = fields.Selection(PROCUREMENT_STATUSES, string="After Saving", compute="_compute_statuses")
-
-    @api.model_create_multi
-    def create(self, vals_list):
-        for vals in vals_list:
-            if "quantity" in vals:
-                check_quantity(self.env, vals["quantity"], _("Quantity on this RFQ"))
-        return super().create(vals_list)
-
-    def write(self, vals):
-        if "quantity" in vals:
-            check_quantity(self.env, vals["quantity"], _("Quantity on this RFQ"))
-        return super().write(vals)
 
     @api.depends("selected", "quantity", "elsewhere_qty", "current_qty", "need_qty")
     def _compute_statuses(self):
