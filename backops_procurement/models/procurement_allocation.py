@@ -154,6 +154,37 @@ class ProcurementAllocation(models.Model):
                     )
                 )
 
+    @api.model
+    def _check_pairs_unique(self, pairs, ignore=()):
+        """A need is allocated to an RFQ line once: refuse ``pairs`` (need, line) that
+        repeat each other or an allocation other than ``ignore``, with a sentence
+        rather than the database's unique violation."""
+        pairs = [(need, line) for need, line in pairs if need and line]
+        if not pairs:
+            return
+        self.flush_model(["sale_line_id", "purchase_line_id"])
+        self.env.cr.execute(SQL(
+            """
+            SELECT sale_line_id, purchase_line_id FROM backops_procurement_allocation
+             WHERE sale_line_id = ANY(%s) AND purchase_line_id = ANY(%s) AND id != ALL(%s)
+            """,
+            list({need.id for need, _line in pairs}),
+            list({line.id for _need, line in pairs}),
+            list(ignore),
+        ))
+        taken = set(self.env.cr.fetchall())
+        for need, line in pairs:
+            key = (need.id, line.id)
+            if key in taken:
+                raise ValidationError(
+                    _(
+                        "%(need)s is already allocated to this RFQ line: change that allocation's "
+                        "quantity instead.",
+                        need=need._procurement_label(),
+                    )
+                )
+            taken.add(key)
+
     def _check_companies(self):
         self._check_pair_companies([(allocation.sale_line_id, allocation.purchase_line_id) for allocation in self])
 
@@ -306,7 +337,9 @@ class ProcurementAllocation(models.Model):
         self._check_quantity_values([vals.get("quantity") for vals in vals_list])
         needs = self.env["sale.order.line"].browse([vals.get("sale_line_id") for vals in vals_list])
         lines = self.env["purchase.order.line"].browse([vals.get("purchase_line_id") for vals in vals_list])
-        self._check_pair_companies([(need, line) for need, line in zip(needs, lines) if need and line])
+        pairs = [(need, line) for need, line in zip(needs, lines) if need and line]
+        self._check_pair_companies(pairs)
+        self._check_pairs_unique(pairs)
         if not automatic:
             self._lock_rows(needs, lines)
         totals_before = self._allocated_per_need(self._blocking_needs(needs)) if not automatic else {}
@@ -329,9 +362,9 @@ class ProcurementAllocation(models.Model):
         new_need = Need.browse(vals.get("sale_line_id"))
         new_line = Line.browse(vals.get("purchase_line_id"))
         if new_need or new_line:
-            self._check_pair_companies(
-                [(new_need or allocation.sale_line_id, new_line or allocation.purchase_line_id) for allocation in self]
-            )
+            pairs = [(new_need or allocation.sale_line_id, new_line or allocation.purchase_line_id) for allocation in self]
+            self._check_pair_companies(pairs)
+            self._check_pairs_unique(pairs, ignore=self.ids)
         needs, lines = self.sale_line_id | new_need, self.purchase_line_id | new_line
         if not automatic:
             self._lock_rows(needs, lines)

@@ -14,6 +14,7 @@ from . import test_approval_paths
 from . import test_allocation_paths
 from . import test_concurrency
 from . import test_multi_company
+from . import test_invariants
 from . import test_backorders
 from . import test_buyer_access
 from . import test_export_http

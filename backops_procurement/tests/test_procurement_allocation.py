@@ -1,8 +1,6 @@
-from psycopg2 import IntegrityError
 
 from odoo.exceptions import UserError, ValidationError
 from odoo.tests import Form, tagged
-from odoo.tools import mute_logger
 
 from .common import ProcurementCommon
 
@@ -100,11 +98,26 @@ class TestProcurementAllocationRefusals(ProcurementCommon):
             {"sale_line_id": section.id, "purchase_line_id": self.cart_purchase_line.id, "quantity": 1},
         )
 
-    @mute_logger("odoo.sql_db")
     def test_same_need_and_line_twice(self):
-        self._allocate(self.cart_line, self.cart_purchase_line, 10)
-        with self.assertRaises(IntegrityError):
-            self._allocate(self.cart_line, self.cart_purchase_line, 5)
+        first = self._allocate(self.cart_line, self.cart_purchase_line, 10)
+        self.assertRefused(
+            ValidationError, "already allocated to this RFQ line",
+            lambda: self._allocate(self.cart_line, self.cart_purchase_line, 5),
+        )
+        # nor twice in one call
+        other_need = self._line(self._create_sale_order([(self.golf_cart, 4)]), self.golf_cart)
+        pair = {"sale_line_id": other_need.id, "purchase_line_id": self.cart_purchase_line.id, "quantity": 1}
+        self.assertRefused(
+            ValidationError, "already allocated to this RFQ line",
+            lambda: self.env["backops.procurement.allocation"].create([pair, pair]),
+        )
+        # nor by moving another allocation onto the pair
+        moved = self._allocate(other_need, self.cart_purchase_line, 2)
+        self.assertRefused(
+            ValidationError, "already allocated to this RFQ line",
+            lambda: moved.write({"sale_line_id": self.cart_line.id}),
+        )
+        self.assertEqual((first.quantity, moved.sale_line_id), (10, other_need))
 
     def test_rfq_line_quantity_below_allocated(self):
         self._allocate(self.cart_line, self.cart_purchase_line, 30)
