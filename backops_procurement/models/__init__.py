@@ -6,6 +6,7 @@ from . import quantity_input_mixin
 from . import approval_tier
 from . import approval_request
 from . import procurement_allocation
+from . import procurement_allocation_service
 from . import sale_order_line
 from . import sale_order
 from . import procurement_export
@@ -13,6 +14,7 @@ from . import buyer_read_access
 from . import purchase_order_line
 from . import purchase_order
 from . import purchase_order_approval
+from . import purchase_order_approval_gate
 from . import stock_move
 from . import stock_picking
 from . import backorder_fill_service

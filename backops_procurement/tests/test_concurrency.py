@@ -1,3 +1,4 @@
+import threading
 from concurrent.futures import ThreadPoolExecutor
 
 from psycopg2.errors import SerializationFailure
@@ -199,10 +200,14 @@ class TestConcurrentAllocationOverRpc(RpcServerCase):
 
     @mute_logger("odoo.sql_db", "odoo.service.model", "odoo.http")
     def test_twenty_buyers_at_once_never_over_allocate(self):
+        uid = self._rpc("common", "login", self.db, self.login, self.password)["result"]
+        start = threading.Barrier(20)
+
         def allocate(need):
-            return self._execute(
-                self.login, self.password, "backops.procurement.allocation", "create",
-                {"sale_line_id": need, "purchase_line_id": self.line, "quantity": 2},
+            start.wait(30)  # the 20 requests leave together
+            return self._rpc(
+                "object", "execute_kw", self.db, uid, self.password, "backops.procurement.allocation", "create",
+                [{"sale_line_id": need, "purchase_line_id": self.line, "quantity": 2}],
             )
 
         with ThreadPoolExecutor(max_workers=20) as pool:
