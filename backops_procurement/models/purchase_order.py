@@ -263,15 +263,15 @@ class PurchaseOrder(models.Model):
         reopened = self.filtered(lambda order: order.state == "cancel")
         companies = {order.id: order.company_id for order in self}
         res = super().write(vals)
-        allocations = self.order_line.procurement_allocation_ids
-        if allocations:
-            # an order moved to another company takes its lines along: its allocations
-            # would cross companies
-            moved = self.filtered(lambda order: companies[order.id] != order.company_id)
+        # an order moved to another company takes its lines along: its allocations
+        # would cross companies
+        moved = self.filtered(lambda order: companies[order.id] != order.company_id)
+        if moved:
             moved.order_line.procurement_allocation_ids._check_companies()
-            # a cancelled order set back to draft counts its allocations again: Block
-            # Over-Ordering decides as if they were made now
-            reopened = reopened.filtered(lambda order: order.state != "cancel")
+        # a cancelled order set back to draft counts its allocations again: Block
+        # Over-Ordering decides as if they were made now
+        reopened = reopened.filtered(lambda order: order.state != "cancel")
+        if reopened:
             reopened.order_line.procurement_allocation_ids.filtered(
                 lambda allocation: not allocation.is_automatic
             )._check_over_ordering()

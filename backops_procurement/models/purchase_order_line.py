@@ -190,7 +190,7 @@ class PurchaseOrderLine(models.Model):
 
     def write(self, vals):
         orders = self.order_id | self.env["purchase.order"].browse(vals.get("order_id"))
-        companies = {line.id: line.company_id for line in self}
+        before = {line.id: (line.order_id, line.company_id) for line in self}
         with orders._backops_guard_approvals(regroup=True):
             res = super().write(vals)
             lines = self.filtered(
@@ -201,11 +201,10 @@ class PurchaseOrderLine(models.Model):
                 allocations = lines.procurement_allocation_ids
                 # a line moved to another order (Odoo's merge of RFQs) or company takes
                 # its allocations along: they meet the rules there
-                moved = lines.filtered(lambda line: companies[line.id] != line.company_id)
+                moved = lines.filtered(lambda line: before[line.id] != (line.order_id, line.company_id))
                 moved.procurement_allocation_ids._check_companies()
                 allocations._check_lines()
-                if "order_id" in vals:
-                    allocations.filtered(lambda a: not a.is_automatic)._check_editable()
+                moved.procurement_allocation_ids.filtered(lambda a: not a.is_automatic)._check_editable()
                 lines._check_procurement_allocated_qty()
         return res
 
