@@ -96,21 +96,21 @@ class ApprovalRequest(models.Model):
         if operator not in ("=", "!=") or not isinstance(value, bool):
             raise NotImplementedError(_("Unsupported search on 'Waiting for Me'."))
         user = self.env.user
+        # the tiers ``backops.approval.tier._is_approver`` lets the user approve (few)
         tiers = self.env["backops.approval.tier"].with_context(active_test=False).search(
-            [
-                ("group_id", "in", user.groups_id.ids),
-                "|", ("user_ids", "=", False), ("user_ids", "in", user.ids),
-            ]
-        )
+            [("group_id", "in", user.groups_id.ids)]
+        ).filtered(lambda tier: tier._is_approver(user))
         domain = [
             ("is_next", "=", True),
             ("state", "=", "pending"),
             ("tier_id", "in", tiers.ids),
             "|",
             ("company_id.backops_approval_allow_self", "=", True),
-            "&",
-            ("requested_by_id", "!=", user.id),
+            # not a requester of the order (purchase.order._backops_requesters)
+            "&", "&",
             ("purchase_order_id.create_uid", "!=", user.id),
+            "|", ("purchase_order_id.user_id", "=", False), ("purchase_order_id.user_id", "!=", user.id),
+            ("purchase_order_id.backops_approval_request_ids", "not any", [("requested_by_id", "=", user.id)]),
         ]
         return domain if (operator == "=") == value else ["!", *expression.normalize_domain(domain)]
 

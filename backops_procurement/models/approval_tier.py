@@ -74,14 +74,24 @@ class ApprovalTier(models.Model):
         ).sorted(lambda tier: (tier.sequence, tier.min_amount, tier.id))
 
     def _get_approvers(self):
-        """Users who may approve this tier."""
+        """Users who may approve this tier: its named approvers still in its group,
+        or, when none of them is (left the group, archived), the group's users, so
+        that what waits on the tier always has someone to approve it."""
         self.ensure_one()
-        approvers = self.user_ids or self.group_id.users
-        return approvers.filtered(lambda user: user.active and not user.share)
+        members = self.group_id.users.filtered(lambda user: user.active and not user.share)
+        return (self.user_ids & members) or members
 
     def _is_approver(self, user):
         self.ensure_one()
-        return self.group_id in user.groups_id and (not self.user_ids or user in self.user_ids)
+        return user in self._get_approvers()
+
+    @api.model
+    def _backops_approvers_changed(self, groups):
+        """Users joined or left ``groups`` (or were archived): what waits on tiers
+        approved by these groups goes to the approvers there are now."""
+        # sudo: whoever administers users may not read tiers or orders
+        tiers = self.sudo().search([("group_id", "in", groups.ids)])
+        tiers.company_id._backops_resync_waiting_orders()
 
     # ------------------------------------------------------------------
     # CRUD: orders already waiting get what the new configuration asks

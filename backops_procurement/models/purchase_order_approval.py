@@ -89,12 +89,15 @@ class PurchaseOrder(models.Model):
     # ------------------------------------------------------------------
     # Requests: a pending one for every tier a waiting order still needs
     # ------------------------------------------------------------------
-    def _backops_sync_requests(self, reschedule=False):
+    def _backops_sync_requests(self, reschedule=False, asked=None):
         """Waiting orders get a pending request for each tier their amount reaches and
         no approval covers, at their current amount; requests no longer needed, or
         asked for less than the amount now, are voided; approvals given for less than
         the amount now are voided. ``reschedule``: the approvers' activities are made
-        again even where the next tier did not change (its approvers did)."""
+        again even where the next tier did not change (its approvers did).
+        ``asked``: the orders the current user changed: the requests they get are
+        asked by that user; the others are still asked on behalf of their last
+        requester (a change an approver or the tiers' administrator made)."""
         waiting = self.filtered(lambda order: order.state == "to approve")._backops_tiered()
         if not waiting:
             return
@@ -130,9 +133,9 @@ class PurchaseOrder(models.Model):
             if not ask:
                 continue
             confirmed = measure.related.filtered(lambda o: o.state in CONFIRMED_STATES)
-            # asked again after a change someone else made (an approver, the tiers'
-            # administrator): still on behalf of whoever asked first
-            requester = requests.sorted("id")[-1:].requested_by_id or self.env.user
+            requester = self.env.user
+            if asked is None or order not in asked:
+                requester = requests.sorted("id")[-1:].requested_by_id or requester
             for tier in ask:
                 vals_list.append(
                     {
@@ -205,14 +208,22 @@ class PurchaseOrder(models.Model):
                 tier=tier.name,
                 approvers=", ".join(tier._get_approvers().mapped("name")) or tier.group_id.full_name,
             )
-        if not self.company_id.backops_approval_allow_self and user in (self.create_uid | request.requested_by_id):
+        if not self.company_id.backops_approval_allow_self and user in self._backops_requesters():
             return _(
-                "You cannot approve %(order)s: you created or confirmed it, and %(company)s "
-                "does not let buyers approve their own orders.",
+                "You cannot approve %(order)s: you created it, are its buyer, or asked for its "
+                "approval, and %(company)s does not let buyers approve their own orders.",
                 order=self.name,
                 company=self.company_id.name,
             )
         return False
+
+    def _backops_requesters(self):
+        """Who may not approve this order when buyers may not approve their own: its
+        creator, its buyer, and everyone who ever asked for its approval (confirmed
+        it, or changed it while it waited)."""
+        self.ensure_one()
+        # sudo: the requests' history decides, whoever reads it
+        return self.create_uid | self.user_id | self.sudo().backops_approval_request_ids.requested_by_id
 
     def _backops_approve_next_tier(self):
         """Approve, for the current user, the next waiting tier of each order."""
@@ -267,13 +278,24 @@ class PurchaseOrder(models.Model):
                 note=_("%(user)s rejected %(order)s: %(reason)s", user=user.name, order=order.name, reason=reason),
             )
 
+    def _backops_void_pending(self, reason):
+        """Void the requests still waiting on these orders (no longer needed)."""
+        # sudo: requests follow the order, whoever changes it
+        pending = self.sudo().backops_approval_request_ids.filtered(lambda r: r.state == "pending")
+        if pending:
+            pending.write({"state": "voided", "reason": reason, "decided_at": fields.Datetime.now()})
+            pending.purchase_order_id.activity_unlink(["backops_procurement.mail_activity_purchase_approval"])
+
     def _backops_void_approvals(self, reason):
-        """Void the waiting and given approvals of these orders."""
+        """Void the waiting and given approvals of these orders. The confirmed orders
+        an approval was given together with (split orders added up) keep it: it is
+        carried over to them, so that none is left confirmed without approval."""
         requests = self.backops_approval_request_ids.filtered(lambda r: r.state in ("pending", "approved"))
         if not requests:
             return
         # sudo: approvals are voided by the change that invalidates them, whoever makes it
         requests.sudo().write({"state": "voided", "reason": reason, "decided_at": fields.Datetime.now()})
+        self._backops_carry_over(requests.filtered(lambda r: r.decided_by_id), reason)
         served = self._backops_served_sale_orders()
         title = _("Approvals voided: %(reason)s", reason=reason)
         bodies = {}
@@ -284,6 +306,65 @@ class PurchaseOrder(models.Model):
             )
         requests.purchase_order_id._message_log_batch(bodies=bodies)
         requests.purchase_order_id.activity_unlink(["backops_procurement.mail_activity_purchase_approval"])
+
+    def _backops_carry_over(self, voided, reason):
+        """The confirmed orders that ``voided`` approvals (given to these orders, now
+        voided) were added up with, and that are left without an approval they
+        need, get that approval as it was given: same tier, amount, approver and
+        date, the order it came from named in its reason and their chatter."""
+        voided = voided.filtered(lambda r: r.state == "voided" and r.decided_by_id)
+        relying = voided.related_order_ids.filtered(lambda o: o.state in CONFIRMED_STATES) - self
+        relying = relying._backops_tiered()
+        if not relying:
+            return
+        Request = self.env["backops.approval.request"].sudo()
+        measures = relying._backops_measure()
+        vals_list, bodies = [], {}
+        for order in relying:
+            measure = measures[order.id]
+            currency = order.company_id.currency_id
+            carried = Request
+            for tier in measure.missing:
+                source = voided.filtered(
+                    lambda r, order=order, tier=tier: r.tier_id == tier
+                    and order in r.related_order_ids
+                    and currency.compare_amounts(r.amount, measure.total) >= 0
+                ).sorted("amount")[-1:]
+                if source:
+                    carried |= source
+            for source in carried:
+                vals_list.append(
+                    {
+                        "purchase_order_id": order.id,
+                        "tier_id": source.tier_id.id,
+                        "sequence": source.sequence,
+                        "state": "approved",
+                        "amount": source.amount,
+                        "order_amount": measure.own,
+                        "related_order_ids": [Command.set((source.related_order_ids - order).filtered(
+                            lambda o: o.state in CONFIRMED_STATES).ids)],
+                        "requested_by_id": source.requested_by_id.id,
+                        "requested_at": source.requested_at,
+                        "decided_by_id": source.decided_by_id.id,
+                        "decided_at": source.decided_at,
+                        "reason": _(
+                            "Carried over from %(order)s (%(reason)s), approved together with it.",
+                            order=source.purchase_order_id.name,
+                            reason=reason,
+                        ),
+                    }
+                )
+            if carried:
+                bodies[order.id] = order._backops_approval_message(
+                    _("Approval carried over from %(orders)s (%(reason)s)",
+                      orders=", ".join(carried.purchase_order_id.mapped("name")), reason=reason),
+                    carried.tier_id,
+                    max(carried.mapped("amount")),
+                )
+        # sudo: approval requests are written by these methods only
+        Request.create(vals_list)
+        if bodies:
+            self.browse(list(bodies))._message_log_batch(bodies=bodies)
 
     def _backops_schedule_approval_activities(self):
         """The next tier's approvers of each order get an activity (and its email);

@@ -92,15 +92,32 @@ class PurchaseOrder(models.Model):
             ).with_env(self.env)
         return result
 
-    def _backops_lock_related(self):
-        """Lock the orders that could be added up with these ones, whatever their
-        state, before measuring: a concurrent transaction confirming or changing one
-        of them makes this one fail to serialize (Odoo retries it, and it then sees
-        that order), so that two split orders confirmed at once are measured together."""
+    def _backops_touch_related(self):
+        """Mark as changed, before measuring, these orders and every order that could
+        be added up with them, whatever its state: a concurrent transaction that
+        confirms, changes or regroups one of them writes that row too, so one of the
+        two waits for the other and then fails to serialize (Odoo retries it, and it
+        then sees the other's change). A lock alone would not do: under Odoo's
+        REPEATABLE READ, a row only locked by a committed transaction does not fail
+        the other, which would go on measuring without the change.
+
+        Raw SQL: the mark is the rows' ``write_date``/``write_uid`` (set as the ORM
+        sets them, and invalidated in the cache); an ORM write would run the gate
+        again on each order."""
         related = self._backops_related_orders(states=None)
         ids = sorted({order.id for orders in related.values() for order in orders} | set(self.ids))
         if ids:
-            self.env.cr.execute(SQL("SELECT id FROM purchase_order WHERE id = ANY(%s) ORDER BY id FOR NO KEY UPDATE", ids))
+            # what the ORM still has to write of them goes first
+            self.browse(ids).flush_recordset(["write_date", "write_uid"])
+            self.env.cr.execute(SQL(
+                """
+                UPDATE purchase_order SET write_date = (now() at time zone 'UTC'), write_uid = %s
+                 WHERE id IN (SELECT id FROM purchase_order WHERE id = ANY(%s) ORDER BY id FOR NO KEY UPDATE)
+                """,
+                self.env.uid,
+                ids,
+            ))
+            self.browse(ids).invalidate_recordset(["write_date", "write_uid"], flush=False)
 
     def _backops_measure(self):
         """{order id: Measure} for these orders of companies with tiers, read fresh
@@ -120,9 +137,15 @@ class PurchaseOrder(models.Model):
             total = own[order.id] + sum(own[other.id] for other in others if other.state in CONFIRMED_STATES)
             needed = Tier._select_for_amount(order.company_id, total)
             currency = order.company_id.currency_id
+            # an approval covers the order's total when it is the order's own, or given
+            # to a confirmed order it was added up with (that order's amount is then
+            # in the total); never one of an order still waiting, whose amount is not
             covering = approved.filtered(
                 lambda request, order=order, total=total, needed=needed, currency=currency: request.tier_id in needed
-                and (request.purchase_order_id == order or order in request.related_order_ids)
+                and (
+                    request.purchase_order_id == order
+                    or (order in request.related_order_ids and request.purchase_order_id.state in CONFIRMED_STATES)
+                )
                 and currency.compare_amounts(request.amount, total) >= 0
             )
             measures[order.id] = Measure(own[order.id], total, others, needed, covering, needed - covering.tier_id)
@@ -244,7 +267,7 @@ class PurchaseOrder(models.Model):
         moved._backops_void_approvals(_("the vendor or the currency changed"))
 
         watched = (orders if regrouped else changed).filtered(lambda order: order.state in APPROVAL_STATES)
-        watched.filtered(lambda o: o.state in CONFIRMED_STATES)._backops_lock_related()
+        watched._backops_touch_related()
         measures = watched._backops_measure() if watched else {}
         totals = before.get("totals", {})
         for order in watched.filtered(lambda o: o.state in CONFIRMED_STATES):
@@ -275,11 +298,16 @@ class PurchaseOrder(models.Model):
                         tiers=", ".join(measure.missing.mapped("name")),
                     )
                 )
+        # requests still waiting on an order now confirmed are no longer needed
+        watched.filtered(lambda o: o.state in CONFIRMED_STATES)._backops_void_pending(
+            _("the order was confirmed")
+        )
         waiting = orders.browse(before.get("waiting", [])).exists().union(
             watched.filtered(lambda o: o.state == "to approve"),
             *(measure.related.filtered(lambda o: o.state == "to approve") for measure in measures.values()),
         )
-        waiting._backops_sync_requests()
+        # the user whose change makes an order ask (again) is its requester
+        waiting._backops_sync_requests(asked=changed)
 
     # ------------------------------------------------------------------
     # CRUD: every change goes through the gate

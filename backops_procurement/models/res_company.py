@@ -1,4 +1,4 @@
-from odoo import api, fields, models
+from odoo import _, api, fields, models
 
 
 class ResCompany(models.Model):
@@ -82,4 +82,7 @@ class ResCompany(models.Model):
         waiting = self.env["purchase.order"].sudo().search(
             [("company_id", "in", self.ids), ("state", "=", "to approve")]
         )
-        waiting._backops_sync_requests(reschedule=True)
+        # without tiers, Odoo's own approval decides: nothing waits on them any more
+        untiered = waiting.filtered(lambda order: not order.company_id.backops_has_approval_tiers)
+        untiered._backops_void_pending(_("the company no longer has approval tiers"))
+        (waiting - untiered)._backops_sync_requests(reschedule=True)

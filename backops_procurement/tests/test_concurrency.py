@@ -4,7 +4,7 @@ from concurrent.futures import ThreadPoolExecutor
 from psycopg2.errors import SerializationFailure
 
 from odoo import Command
-from odoo.exceptions import ValidationError
+from odoo.exceptions import UserError, ValidationError
 from odoo.tests import tagged
 from odoo.tools import mute_logger
 
@@ -171,6 +171,48 @@ class TestConcurrentApproval(CommittedCase):
     def _states(self):
         with self._env() as env:
             return env["purchase.order"].browse(self.rfqs).mapped("state")
+
+    def _allocate_confirmed(self, cr):
+        """B, confirmed alone (600, serving no sale order), is allocated to the need A
+        serves: the two become split orders of 1,200."""
+        with self._env(cr=cr) as env:
+            line = env["purchase.order"].browse(self.rfqs[1]).order_line
+            env["backops.procurement.allocation"].create(
+                {"sale_line_id": self.need, "purchase_line_id": line.id, "quantity": 6}
+            )
+            env.flush_all()
+
+    def _loose_second_order(self):
+        """A allocated to the need (draft), B confirmed alone below the tier."""
+        with self._env() as env:
+            orders = env["purchase.order"].browse(self.rfqs)
+            need = orders[1].order_line.procurement_allocation_ids.sale_line_id
+            orders[1].order_line.procurement_allocation_ids.unlink()
+            orders[1].button_confirm()
+            self.need = need.id
+            return orders.mapped("state")
+
+    @mute_logger("odoo.sql_db")
+    def test_regrouping_and_confirming_at_once_are_measured_together(self):
+        self.assertEqual(self._loose_second_order(), ["draft", "purchase"])
+        # the allocation makes them split orders and is not committed yet; the
+        # confirmation of A waits for it, then retries and sees it
+        outcome = self._race(self._allocate_confirmed, lambda cr: self._confirm(cr, 0))
+        self.assertEqual(outcome, "retry")
+        with self.registry.cursor() as cr_b:
+            self._confirm(cr_b, 0)
+            cr_b.commit()
+        self.assertEqual(self._states(), ["to approve", "purchase"])
+
+    @mute_logger("odoo.sql_db")
+    def test_confirming_and_regrouping_at_once_are_measured_together(self):
+        self._loose_second_order()
+        outcome = self._race(lambda cr: self._confirm(cr, 0), self._allocate_confirmed)
+        self.assertEqual(outcome, "retry")
+        # the allocation retried sees A confirmed: B would reach the tier, refused
+        with self.registry.cursor() as cr_b, self.assertRaisesRegex(UserError, "needs the approval"):
+            self._allocate_confirmed(cr_b)
+        self.assertEqual(self._states(), ["purchase", "purchase"])
 
     @mute_logger("odoo.sql_db")
     def test_split_orders_confirmed_at_once_are_measured_together(self):

@@ -250,7 +250,7 @@ class TestPurchaseApproval(ApprovalCommon):
         self.buyer.groups_id += self.group_l1
         order = self._order(12)
         order.button_confirm()
-        with self.assertRaisesRegex(AccessError, "created or confirmed"):
+        with self.assertRaisesRegex(AccessError, "you created it"):
             order.with_user(self.buyer).button_approve()
         self.company.backops_approval_allow_self = True
         order.with_user(self.buyer).button_approve()
