@@ -2,7 +2,8 @@
 
 import math
 
-from odoo.exceptions import ValidationError
+from odoo import fields
+from odoo.exceptions import UserError, ValidationError
 
 # Far above any real quantity, far below where float arithmetic loses the units'
 # rounding (1e12 units at 0.001 still has every digit in a double).
@@ -29,3 +30,44 @@ def check_quantity(env, value, label, allow_zero=True):
             else env._("%(what)s: the quantity cannot be negative (%(value)g).", what=label, value=value)
         )
     return value
+
+
+def check_not_derived(records, vals_list, fnames, reason=None):
+    """Refuse values given for ``fnames`` of ``records``' model: fields the addon
+    derives from other records (statuses, quantities, related columns), which a
+    write would make lie until their next recomputation. ``reason`` says where
+    their values come from instead."""
+    given = sorted({fname for vals in vals_list for fname in vals if fname in fnames})
+    if given:
+        env = records.env
+        raise UserError(
+            env._(
+                "%(fields)s of %(model)s cannot be written: %(reason)s",
+                fields=", ".join(records._fields[fname]._description_string(env) for fname in given),
+                model=env["ir.model"]._get(records._name).name,
+                reason=reason or env._("they are computed from other records."),
+            )
+        )
+
+
+# what the web client legitimately sends that the addon's actions keep
+SAFE_CONTEXT_KEYS = ("lang", "tz", "allowed_company_ids")
+
+
+def without_client_context(records):
+    """``records`` with only the language, time zone and companies of the caller's
+    context. Any other key is input an RPC client can send, and Odoo's own methods
+    that the addon's actions call honour many of them (units and locations of split
+    moves, backorders not to create, defaults of the records they copy): the
+    actions run without them."""
+    context = records.env.context
+    return records.with_context({key: context[key] for key in SAFE_CONTEXT_KEYS if key in context})
+
+
+def check_ship_date(env, ship_date):
+    """The actual ship date of a shipment: now when empty; never in the future."""
+    now = fields.Datetime.now()
+    ship_date = fields.Datetime.to_datetime(ship_date) or now
+    if ship_date > now:
+        raise UserError(env._("The actual ship date cannot be in the future."))
+    return ship_date

@@ -3,7 +3,10 @@ from odoo import _, api, fields, models
 from odoo.exceptions import UserError, ValidationError
 from odoo.tools import SQL, float_compare, float_is_zero
 
-from ..tools import check_quantity
+from ..tools import check_not_derived, check_quantity
+
+# stored values the allocation derives from its lines: never written by hand
+DERIVED_FIELDS = ("company_id", "product_id", "sale_order_id", "purchase_order_id", "partner_id", "purchase_uom_qty")
 
 
 class ProcurementAllocation(models.Model):
@@ -51,6 +54,7 @@ class ProcurementAllocation(models.Model):
     is_automatic = fields.Boolean(
         string="Created by Odoo",
         readonly=True,
+        copy=False,
         help="Allocation of a purchase line that Odoo created for this sale line "
         "(buy/MTO routes, service to purchase); it follows the line's quantity. Set by "
         "the addon only, never by users.",
@@ -322,12 +326,23 @@ class ProcurementAllocation(models.Model):
         self.check_access("create")
         if any("is_automatic" in vals for vals in vals_list):
             raise UserError(_("Allocations created by Odoo follow its own links; they cannot be made by hand."))
+        check_not_derived(self, vals_list, DERIVED_FIELDS)
         return self._create_allocations(vals_list)
 
     def write(self, vals):
         self.check_access("write")
         if "is_automatic" in vals:
             raise UserError(_("Whether Odoo created an allocation is not for users to change."))
+        check_not_derived(self, [vals], DERIVED_FIELDS)
+        moving = self.filtered("is_automatic") if vals.keys() & {"sale_line_id", "purchase_line_id"} else self.browse()
+        if moving:
+            raise UserError(
+                _(
+                    "%(need)s mirrors the purchase line Odoo created for it: it follows Odoo's link and "
+                    "cannot be moved. Allocate the need to another RFQ line instead.",
+                    need=moving[0]._describe(),
+                )
+            )
         return self._write_allocations(vals)
 
     @api.model
@@ -386,6 +401,15 @@ class ProcurementAllocation(models.Model):
         return res
 
     def unlink(self):
+        self.check_access("unlink")
+        locked = self.filtered(lambda allocation: allocation.purchase_line_id.order_id._backops_is_locked())
+        if locked:
+            raise UserError(
+                _(
+                    "%(order)s is locked: what it covers no longer changes. Unlock it first.",
+                    order=locked[0].purchase_order_id.name,
+                )
+            )
         return self._unlink_allocations()
 
     def _unlink_allocations(self, sync=True):

@@ -4,6 +4,8 @@ from odoo import _, api, fields, models
 from odoo.exceptions import UserError, ValidationError
 from odoo.tools import float_compare, float_is_zero, is_html_empty
 
+from ..tools import check_not_derived
+
 BACKOPS_STATUSES = [
     ("draft", "Draft"),
     ("sent", "Sent"),
@@ -259,7 +261,13 @@ class PurchaseOrder(models.Model):
     # ------------------------------------------------------------------
     # CRUD: what allocations depend on stays consistent
     # ------------------------------------------------------------------
+    @api.model_create_multi
+    def create(self, vals_list):
+        check_not_derived(self, vals_list, ("backops_status",))
+        return super().create(vals_list)
+
     def write(self, vals):
+        check_not_derived(self, [vals], ("backops_status",))
         reopened = self.filtered(lambda order: order.state == "cancel")
         companies = {order.id: order.company_id for order in self}
         res = super().write(vals)
@@ -272,7 +280,5 @@ class PurchaseOrder(models.Model):
         # Over-Ordering decides as if they were made now
         reopened = reopened.filtered(lambda order: order.state != "cancel")
         if reopened:
-            reopened.order_line.procurement_allocation_ids.filtered(
-                lambda allocation: not allocation.is_automatic
-            )._check_over_ordering()
+            reopened.order_line.procurement_allocation_ids._check_over_ordering()
         return res

@@ -1,8 +1,13 @@
 from collections import defaultdict
 
 from odoo import _, api, fields, models
-from odoo.exceptions import ValidationError
+from odoo.exceptions import UserError, ValidationError
 from odoo.tools import float_compare
+
+from ..tools import check_not_derived
+
+# what the addon derives on purchase lines: never written by hand
+DERIVED_FIELDS = ("procurement_allocated_qty",)
 
 
 class PurchaseOrderLine(models.Model):
@@ -90,7 +95,14 @@ class PurchaseOrderLine(models.Model):
         result = {}
         for line in self:
             if line.sale_line_id:
-                result[line.id] = {line.sale_line_id: None}
+                # what Odoo bought for the sale line; more on the line is for stock
+                sale_line = line.sale_line_id
+                quantity = None
+                if sale_line.product_uom.category_id == line.product_uom.category_id:
+                    quantity = sale_line.product_uom._compute_quantity(
+                        sale_line.product_uom_qty, line.product_uom, round=False
+                    )
+                result[line.id] = {sale_line: quantity}
                 continue
             quantities = defaultdict(float)
             seen = set()
@@ -114,10 +126,16 @@ class PurchaseOrderLine(models.Model):
     def _sync_automatic_allocations(self):
         """Keep the allocations of the sale lines Odoo procured with each line (see
         ``_get_procured_sale_lines``) within what the buyer's own allocations leave
-        of the line's quantity."""
+        of the line's quantity.
+
+        Odoo's procurements make these links as superuser. Where a user's change
+        makes or grows them (a line created for a sale as that user, moves linked by
+        hand), the allocations made or grown meet the buyer's rules: a confirmed
+        need, an order whose lines may change, and Block Over-Ordering."""
         lines = self.exists()
         if not lines:
             return
+        checked = not self.env.su
         # sudo: Odoo links sale and purchase lines whatever the user's rights
         # (procurements run as superuser); these allocations only mirror that link.
         Allocation = self.env["backops.procurement.allocation"].sudo()
@@ -164,35 +182,69 @@ class PurchaseOrderLine(models.Model):
         )._unlink_allocations(sync=False)
         to_create = []
         changed = {}
+        grown_needs = set()
         for (line_id, sale_line_id), quantity in targets.items():
             allocation = automatic.get((line_id, sale_line_id))
             if not allocation:
                 to_create.append({"sale_line_id": sale_line_id, "purchase_line_id": line_id, "quantity": quantity})
-            elif float_compare(
-                allocation.quantity, quantity, precision_rounding=allocation.sale_line_id.product_uom.rounding
+                grown_needs.add(sale_line_id)
+            elif comparison := float_compare(
+                quantity, allocation.quantity, precision_rounding=allocation.sale_line_id.product_uom.rounding
             ):
                 changed[allocation] = quantity
+                if comparison > 0:
+                    grown_needs.add(sale_line_id)
+        if not (changed or to_create):
+            return
+        needs = self.env["sale.order.line"].browse(sorted(grown_needs))
+        totals_before = Allocation._allocated_per_need(Allocation._blocking_needs(needs)) if checked else {}
         for allocation, quantity in changed.items():
             allocation._write_allocations({"quantity": quantity}, automatic=True)
-        if to_create:
-            Allocation._create_allocations(to_create, automatic=True)
+        created = Allocation._create_allocations(to_create, automatic=True) if to_create else Allocation
+        if checked:
+            grown = created | Allocation.browse(
+                [a.id for a, q in changed.items() if a.sale_line_id.id in grown_needs]
+            )
+            grown._check_editable()
+            grown._check_over_ordering(totals_before)
 
     # ------------------------------------------------------------------
     # CRUD: allocations and approvals follow the lines, on every path
     # ------------------------------------------------------------------
     @api.model_create_multi
     def create(self, vals_list):
+        check_not_derived(self, vals_list, DERIVED_FIELDS)
         orders = self.env["purchase.order"].browse({vals.get("order_id") for vals in vals_list if vals.get("order_id")})
         with orders._backops_guard_approvals(regroup=True):
             lines = super().create(vals_list)
             lines.filtered(lambda line: line.sale_line_id or line.move_dest_ids)._sync_automatic_allocations()
         return lines
 
+    def _backops_sale_links(self):
+        """{line id: the sale line and customer moves Odoo linked the line to}."""
+        return {line.id: (line.sale_line_id.id, frozenset(line.move_dest_ids.ids)) for line in self}
+
     def write(self, vals):
+        check_not_derived(self, [vals], DERIVED_FIELDS)
         orders = self.order_id | self.env["purchase.order"].browse(vals.get("order_id"))
         before = {line.id: (line.order_id, line.company_id) for line in self}
+        links = self._backops_sale_links() if not self.env.su else {}
+        Allocation = self.env["backops.procurement.allocation"]
+        # what the needs of these lines have on order, for Block Over-Ordering if the
+        # lines move (a line taken off a cancelled RFQ counts again)
+        needs = Allocation._blocking_needs(self.procurement_allocation_ids.sale_line_id)
+        totals_before = Allocation._allocated_per_need(needs) if needs else {}
         with orders._backops_guard_approvals(regroup=True):
             res = super().write(vals)
+            relinked = [line_id for line_id, link in self.browse(links)._backops_sale_links().items() if links[line_id] != link]
+            if relinked:
+                raise UserError(
+                    _(
+                        "%(line)s: Odoo links purchase lines to sales itself (make-to-order, dropship, "
+                        "services bought for a sale). To cover a need, allocate it (Line Item Editor).",
+                        line=self.browse(relinked[0]).display_name,
+                    )
+                )
             lines = self.filtered(
                 lambda line: line.sale_line_id or line.move_dest_ids or line.procurement_allocation_ids
             )
@@ -205,6 +257,7 @@ class PurchaseOrderLine(models.Model):
                 moved.procurement_allocation_ids._check_companies()
                 allocations._check_lines()
                 moved.procurement_allocation_ids.filtered(lambda a: not a.is_automatic)._check_editable()
+                moved.procurement_allocation_ids._check_over_ordering(totals_before)
                 lines._check_procurement_allocated_qty()
         return res
 

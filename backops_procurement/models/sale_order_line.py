@@ -1,7 +1,17 @@
 from collections import defaultdict
 
 from odoo import _, api, fields, models
-from odoo.tools import SQL, float_compare
+from odoo.tools import SQL, float_compare, float_round
+
+from ..tools import check_not_derived
+
+# what the addon derives on sale lines: never written by hand
+DERIVED_FIELDS = (
+    "procurement_allocated_qty",
+    "procurement_remaining_qty",
+    "procurement_status",
+    "procurement_section",
+)
 
 PROCUREMENT_STATUSES = [
     ("needs_order", "Needs Order"),
@@ -256,7 +266,13 @@ class SaleOrderLine(models.Model):
     # ------------------------------------------------------------------
     # CRUD: allocations follow the need's unit; they refuse another product
     # ------------------------------------------------------------------
+    @api.model_create_multi
+    def create(self, vals_list):
+        check_not_derived(self, vals_list, DERIVED_FIELDS)
+        return super().create(vals_list)
+
     def write(self, vals):
+        check_not_derived(self, [vals], DERIVED_FIELDS)
         if (
             vals.keys() == {"procurement_vendor_id"}
             and not self.env.su
@@ -274,26 +290,37 @@ class SaleOrderLine(models.Model):
                 for line in self
                 if line.procurement_allocation_ids and line.product_uom.id != vals["product_uom"]
             }
+        companies = {line.id: line.company_id for line in self if line.procurement_allocation_ids}
         res = super().write(vals)
+        # a need moved to another order of another company takes its allocations along
+        self.browse(companies).filtered(
+            lambda line: line.company_id != companies[line.id]
+        ).procurement_allocation_ids._check_companies()
         if vals.keys() & {"product_id", "product_uom"}:
             lines = self.filtered("procurement_allocation_ids")
             lines.browse(old_uoms)._convert_allocations_from(old_uoms)
             lines.procurement_allocation_ids.purchase_line_id._sync_automatic_allocations()
             lines.procurement_allocation_ids.filtered(lambda a: not a.is_automatic)._check_lines()
+            lines.procurement_allocation_ids.purchase_line_id._check_procurement_allocated_qty()
         return res
 
     def _convert_allocations_from(self, old_uoms):
-        """Express the allocations of lines whose unit changed in the new unit."""
+        """Express the allocations of lines whose unit changed in the new unit,
+        rounded down to the quantities' precision: never more on an RFQ line than
+        before."""
+        digits = self.env["decimal.precision"].precision_get("Product Unit of Measure")
         for line in self:
             if old_uoms[line.id].category_id != line.product_uom.category_id:
                 continue  # refused by the allocations' own check
             for allocation in line.procurement_allocation_ids:
                 # the same quantity in the new unit: no rule is at stake, and Odoo's own
                 # allocations stay Odoo's
-                allocation._write_allocations(
-                    {"quantity": old_uoms[line.id]._compute_quantity(allocation.quantity, line.product_uom, round=False)},
-                    automatic=True,
-                )
+                quantity = old_uoms[line.id]._compute_quantity(allocation.quantity, line.product_uom, round=False)
+                quantity = float_round(quantity, precision_digits=digits, rounding_method="DOWN")
+                if quantity > 0:
+                    allocation._write_allocations({"quantity": quantity}, automatic=True)
+                else:
+                    allocation._unlink_allocations(sync=False)  # less than the new unit can count
 
 
     # ------------------------------------------------------------------

@@ -248,3 +248,66 @@ class TestAllocationPaths(ProcurementCommon):
         self.assertEqual(order.order_line[1].procurement_vendor_id, self.vendor_b)  # below A's minimum
         self.assertEqual(order.order_line[2].procurement_vendor_id, self.vendor_a)
         self.assertTrue(vendors)
+
+    # ------------------------------------------------------------------
+    # What the allocations derive: never written by hand
+    # ------------------------------------------------------------------
+    def test_statuses_and_derived_columns_are_not_written_by_hand(self):
+        allocation = self.Allocation.create(self._values(self.line_a, 5))
+        attempts = {
+            "need status": lambda: self.cart.with_user(self.salesman).write(
+                {"procurement_allocated_qty": 50, "procurement_status": "on_order", "procurement_remaining_qty": 0}
+            ),
+            "need status on create": lambda: self.env["sale.order.line"].create(
+                {"order_id": self.order.id, "product_id": self.golf_cart.id, "procurement_status": "on_order"}
+            ),
+            "line allocated": lambda: self.line_a.with_user(self.buyer).write({"procurement_allocated_qty": 0}),
+            "order status": lambda: self.rfq_a.with_user(self.buyer).write({"backops_status": "fulfilled"}),
+            "allocation columns": lambda: allocation.write(
+                {"purchase_order_id": self.rfq_b.id, "product_id": self.stage_deck.id, "partner_id": self.vendor_b.id}
+            ),
+            "allocation unit quantity": lambda: allocation.write({"purchase_uom_qty": 1}),
+        }
+        for name, attempt in attempts.items():
+            with self.subTest(path=name), self.assertRaisesRegex(UserError, "cannot be written"):
+                attempt()
+        self.assertEqual(
+            (self.cart.procurement_status, self.line_a.procurement_allocated_qty, allocation.purchase_order_id),
+            ("short", 5, self.rfq_a),
+        )
+
+    def test_a_need_moved_to_another_companys_order_is_refused(self):
+        self.Allocation.create(self._values(self.line_a, 5))
+        north = self.env["res.company"].create({"name": "BackOps Events North"})
+        self.env.user.company_ids += north
+        other = self._create_sale_order([(self.stage_deck, 1)], company=north)
+        with self.assertRaisesRegex(ValidationError, "can only be allocated to an RFQ line of"):
+            self.cart.write({"order_id": other.id})
+        self.assertEqual(self.cart.company_id, self.env.company)
+
+    def test_a_need_changing_unit_never_overfills_its_rfq_line(self):
+        line = self._create_rfq(self.vendor_a, [(self.golf_cart, 5)]).order_line
+        self.Allocation.create(self._values(line, 5))
+        self.cart.product_uom = self.uom_dozen  # 5 units = 0.4166 dozen
+        allocation = self.cart.procurement_allocation_ids.filtered(lambda a: a.purchase_line_id == line)
+        self.assertEqual(allocation.quantity, 0.41)  # rounded down at the quantity's digits
+        self.assertLessEqual(line.procurement_allocated_qty, 5)
+        line.product_qty = 5  # the line stays editable
+
+    def test_a_locked_orders_allocations_stay(self):
+        allocation = self.Allocation.create(self._values(self.line_a, 5))
+        self.rfq_a.button_confirm()
+        self.rfq_a.button_done()
+        with self.assertRaisesRegex(UserError, "is locked"):
+            allocation.unlink()
+        self.assertTrue(allocation.exists())
+        self.rfq_a.button_unlock()
+        allocation.unlink()
+        self.assertEqual(self.cart.procurement_status, "needs_order")
+
+    def test_copying_an_allocation_meets_the_rules(self):
+        allocation = self.Allocation.create(self._values(self.line_a, 5))
+        copy = allocation.copy({"purchase_line_id": self.line_b.id})
+        self.assertEqual((copy.quantity, copy.is_automatic, copy.purchase_line_id), (5, False, self.line_b))
+        with self.assertRaisesRegex(ValidationError, "already allocated to this RFQ line"):
+            allocation.copy()
