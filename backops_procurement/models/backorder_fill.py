@@ -5,6 +5,11 @@ from odoo import _, api, fields, models
 from odoo.exceptions import UserError
 from odoo.service.model import PG_CONCURRENCY_EXCEPTIONS_TO_RETRY
 
+from ..tools import check_not_derived, check_ship_date, without_client_context
+
+# what a fill records of its previews and runs: never written by users
+RUN_FIELDS = ("state", "line_ids", "run_date", "run_user_id")
+
 _logger = logging.getLogger(__name__)
 
 
@@ -21,7 +26,11 @@ class BackorderFill(models.Model):
     name = fields.Char(required=True, default=lambda self: _("Fill Backorders"))
     company_id = fields.Many2one("res.company", required=True, default=lambda self: self.env.company, index=True)
     state = fields.Selection(
-        [("draft", "Draft"), ("preview", "Previewed"), ("done", "Done")], default="draft", required=True, readonly=True
+        [("draft", "Draft"), ("preview", "Previewed"), ("done", "Done")],
+        default="draft",
+        required=True,
+        readonly=True,
+        copy=False,
     )
     product_scope = fields.Selection(
         [("all", "All products"), ("selected", "Selected products")], default="all", required=True, string="Products"
@@ -66,8 +75,8 @@ class BackorderFill(models.Model):
         help="The scheduled action 'Fill Backorders' runs this policy (it must be active too).",
     )
     line_ids = fields.One2many("backops.backorder.fill.line", "fill_id", string="Lines", readonly=True)
-    run_date = fields.Datetime(readonly=True)
-    run_user_id = fields.Many2one("res.users", readonly=True)
+    run_date = fields.Datetime(readonly=True, copy=False)
+    run_user_id = fields.Many2one("res.users", readonly=True, copy=False)
     order_completed_count = fields.Integer(compute="_compute_summary", string="Orders Completed")
     order_partial_count = fields.Integer(compute="_compute_summary", string="Orders Partly Filled")
     order_skipped_count = fields.Integer(compute="_compute_summary", string="Orders Skipped")
@@ -91,9 +100,8 @@ class BackorderFill(models.Model):
 
     @api.constrains("ship_date")
     def _check_ship_date(self):
-        for fill in self:
-            if fill.ship_date and fill.ship_date > fields.Datetime.now():
-                raise UserError(_("The actual ship date cannot be in the future."))
+        for fill in self.filtered("ship_date"):
+            check_ship_date(self.env, fill.ship_date)
 
     # ------------------------------------------------------------------
     # The screen: Preview, Start
@@ -132,11 +140,20 @@ class BackorderFill(models.Model):
                 )
         return values
 
+    @api.model_create_multi
+    def create(self, vals_list):
+        check_not_derived(self, vals_list, RUN_FIELDS, _("a fill records them when it previews or runs."))
+        return super().create(vals_list)
+
+    def write(self, vals):
+        check_not_derived(self, [vals], RUN_FIELDS, _("a fill records them when it previews or runs."))
+        return super().write(vals)
+
     def _write_results(self, values, **fill_values):
-        """Write the fill (``fill_values``), then replace its result lines by
-        ``values``."""
+        """Write the fill (``fill_values``: what it records of its run), then replace
+        its result lines by ``values``."""
         self.ensure_one()
-        self.write(fill_values)
+        super().write(fill_values)
         # sudo: fill lines are read-only for users; the fill, which the user may
         # write (just written), writes its own results and nothing else
         self.line_ids.sudo().unlink()
@@ -144,9 +161,16 @@ class BackorderFill(models.Model):
 
     def action_preview(self):
         """What would ship and what would remain; nothing is shipped: the preview
-        lines are all that is written."""
+        lines are all that is written. The results of a run are kept: reset it
+        first."""
+        self = without_client_context(self)
         self.ensure_one()
         self._check_runnable()
+        if self.state == "done":
+            raise UserError(
+                _("%(fill)s ran on %(date)s: reset it to preview again (its results are then cleared).",
+                  fill=self.name, date=self.run_date)
+            )
         Service = self.env["backops.backorder.fill.service"]
         plan = Service._plan(self._candidate_moves(), self.mode, self.priority)
         emails = Service._planned_emails(plan, self.email_complete, self.email_partial)
@@ -155,6 +179,7 @@ class BackorderFill(models.Model):
 
     def action_start(self):
         """Ship what can ship now by the policy, then show the summary."""
+        self = without_client_context(self)
         self.ensure_one()
         self._check_runnable()
         self._run()
@@ -253,6 +278,7 @@ class BackorderFill(models.Model):
         }
 
     def action_reset(self):
+        self = without_client_context(self)
         for fill in self:
             fill._write_results([], state="draft")
 

@@ -6,6 +6,7 @@ from odoo import _, api, fields, models
 from odoo.exceptions import UserError
 from odoo.tools import SQL, float_compare, float_is_zero, float_round
 
+from ..tools import check_ship_date
 from .stock_move import OPEN_STATES
 
 # One backordered move in a plan: what it needs, what the stock had for it when its
@@ -137,8 +138,25 @@ class BackorderFillService(models.AbstractModel):
         moves_by_order = defaultdict(lambda: self.env["stock.move"])
         for move in moves:
             moves_by_order[move.picking_id.sale_id] |= move
+        # complete means nothing left backordered: an order that also waits for what
+        # this fill does not cover (other products, another warehouse) cannot complete
+        outside = defaultdict(lambda: self.env["stock.move"])
+        if mode == "complete" and moves:
+            for company in moves.company_id:
+                orders = moves.filtered(lambda m, company=company: m.company_id == company).picking_id.sale_id
+                for move in self._candidate_moves(company, sale_orders=orders) - moves:
+                    outside[move.picking_id.sale_id] |= move
         plan = []
         for order in sorted(moves_by_order, key=self._order_key(priority)):
+            if outside.get(order):
+                rows, _used = self._take(self._sorted_moves(moves_by_order[order]), pool, wanted)
+                rows = [row._replace(fill=0.0) for row in rows]
+                reason = _(
+                    "it also waits for %(products)s, not in this fill",
+                    products=", ".join(outside[order].product_id.mapped("display_name")),
+                )
+                plan.append(FillOrder(order, rows, "skipped", reason, True))
+                continue
             rows, used = self._take(self._sorted_moves(moves_by_order[order]), pool, wanted)
             short = [row for row in rows if self._compare(row.fill, row.needed, row.move) < 0]
             if mode == "complete" and short:
@@ -222,10 +240,7 @@ class BackorderFillService(models.AbstractModel):
         With ``reassign``, the moves that did not ship reserve what is left.
 
         Returns ([FillOrder] of what really shipped, the deliveries validated)."""
-        now = fields.Datetime.now()
-        ship_date = ship_date or now
-        if ship_date > now:
-            raise UserError(_("The actual ship date cannot be in the future."))
+        ship_date = check_ship_date(self.env, ship_date)
         Picking = self.env["stock.picking"]
         all_moves = self.env["stock.move"].concat(*(row.move for entry in plan for row in entry.rows))
         planned = {
@@ -273,15 +288,9 @@ class BackorderFillService(models.AbstractModel):
                 and not float_is_zero(quantity, precision_rounding=move.product_id.uom_id.rounding)
             )
         )
-        pickings = ship_moves.picking_id
+        pickings = self.env["stock.picking"]
         if ship_moves:
-            # what the fill does not ship stays behind, whatever was ticked before
-            (pickings.move_ids - ship_moves).filtered(lambda m: m.picked and m.state in OPEN_STATES).picked = False
-            ship_moves.picked = True
-            pickings.with_context(skip_backorder=True, skip_sms=True).button_validate()
-            failed = pickings.filtered(lambda p: p.state != "done")
-            if failed:
-                raise UserError(_("%(pickings)s could not be validated.", pickings=", ".join(failed.mapped("name"))))
+            pickings = ship_moves._backops_validate({move: move.quantity for move in ship_moves})
             pickings.write({"backops_ship_date": ship_date})
         results = self._as_shipped(plan, planned, {entry.order.id for entry in incomplete})
         if reassign:

@@ -14,6 +14,7 @@ keep what Odoo gives them.
 from odoo import _, api, models, tools
 from odoo.exceptions import AccessError
 from odoo.osv import expression
+from odoo.models import fix_import_export_id_paths
 from odoo.tools.safe_eval import safe_eval
 
 PROCUREMENT_GROUPS = ("backops_procurement.group_procurement_user", "backops_procurement.group_procurement_manager")
@@ -111,6 +112,36 @@ class ProcurementReadMixin(models.AbstractModel):
                 )
             )
         return field_names
+
+    def export_data(self, fields_to_export):
+        # Odoo's export reads every field of every path from the cache (which other
+        # reads of the transaction, as superuser, may have filled): each field a buyer
+        # may not read is refused, on this model and on the sale models down a path
+        if self._backops_buyer_reads_only_procurement():
+            for path in fields_to_export:
+                self._backops_check_export_path(fix_import_export_id_paths(path))
+        return super().export_data(fields_to_export)
+
+    @api.model
+    def _backops_check_export_path(self, names):
+        model = self
+        for name in names:
+            field = model._fields.get(name)
+            if name in ("id", ".id") or not field:
+                return  # Odoo answers unknown fields itself
+            if isinstance(model, ProcurementReadMixin) and model._backops_buyer_reads_only_procurement():
+                model.check_field_access_rights("read", [name])
+            if not field.relational:
+                return
+            model = self.env[field.comodel_name]
+
+    def _fetch_field(self, field):
+        # a field read on a record (``record.price_unit``: exports, onchanges, any
+        # public method) is refused as ``read`` refuses it, rather than computed
+        # afresh once it is left out of the fetch below
+        if field.name not in self._backops_buyer_fields and self._backops_buyer_reads_only_procurement():
+            self.check_field_access_rights("read", [field.name])
+        return super()._fetch_field(field)
 
     def _determine_fields_to_fetch(self, field_names, ignore_when_in_cache=False):
         # what the ORM prefetches with a field (the rest of its table) stays out of
@@ -253,6 +284,25 @@ class IrAttachment(models.Model):
         if mode == "read" and self and not self.env.is_superuser() and self._backops_buyer_hidden_models():
             if self - self.search([("id", "in", self.ids)]):
                 raise AccessError(_("Sorry, you are not allowed to access this document."))
+
+
+class MailMessage(models.Model):
+    _inherit = "mail.message"
+
+    @api.model
+    def _find_allowed_doc_ids(self, model_ids):
+        # what searching messages lets through on the documents' read access: not
+        # the conversation of sale documents a user reads only as a buyer (they keep
+        # the messages they wrote or received, which Odoo lets through before this)
+        hidden = {
+            model_name
+            for model_name in model_ids
+            if model_name in ("sale.order", "sale.order.line")
+            and self.env[model_name]._backops_buyer_reads_only_procurement()
+        }
+        return super()._find_allowed_doc_ids(
+            {model_name: docs for model_name, docs in model_ids.items() if model_name not in hidden}
+        )
 
 
 class IrRule(models.Model):

@@ -1,7 +1,7 @@
 import json
 
 from odoo import _, api, fields, models
-from odoo.exceptions import UserError
+from odoo.exceptions import AccessError, MissingError, UserError
 from odoo.osv import expression
 
 DOMAIN_OPERATORS = ("&", "|", "!")
@@ -56,9 +56,13 @@ class ProcurementExport(models.TransientModel):
                     )
                 )
         try:
-            # builds the query without running it: unknown fields and operators fail here
-            self.env["sale.order.line"]._search(domain)
-        except (ValueError, TypeError) as error:
+            # run, not only built: values the database cannot compare (a date that is
+            # not one, a number out of range) fail only then
+            with self.env.cr.savepoint():
+                self.env["sale.order.line"].search_count(domain, limit=1)
+        except (AccessError, MissingError):
+            raise
+        except Exception as error:  # noqa: BLE001 - any malformed domain is the client's error
             raise UserError(_("The domain is not valid: %(error)s", error=error)) from None
         return domain
 

@@ -1,4 +1,6 @@
-from odoo import api, models
+from odoo import _, api, models
+from odoo.exceptions import UserError
+from odoo.tools import float_compare
 
 OPEN_STATES = ("waiting", "confirmed", "partially_available", "assigned")
 
@@ -21,3 +23,32 @@ class StockMove(models.Model):
         if self.state not in ("assigned", "partially_available"):
             return 0.0
         return self.product_uom._compute_quantity(self.quantity, self.product_id.uom_id, round=False)
+
+    @api.model
+    def _backops_validate(self, quantities):
+        """Validate the transfers of the moves of ``quantities`` ({move: quantity in
+        the move's unit}) for those quantities only, through Odoo's own validation
+        (its checks, then ``_action_done``). The transfers' other moves, and what
+        these moves do not do, always stay on a backorder of each transfer, whatever
+        the operation type says about backorders: what is not done now is still
+        owed. Returns the transfers validated."""
+        moves = self.concat(*quantities)
+        pickings = moves.picking_id
+        # what is not done now stays behind, whatever was ticked before
+        (pickings.move_ids - moves).filtered(lambda m: m.picked and m.state in OPEN_STATES).picked = False
+        for move, quantity in quantities.items():
+            if float_compare(move.quantity, quantity, precision_rounding=move.product_uom.rounding):
+                move.quantity = quantity
+        moves.picked = True
+        pickings = pickings.with_context(skip_backorder=True, skip_sms=True)
+        pickings._sanity_check()
+        if pickings._pre_action_done_hook() is not True:
+            raise UserError(
+                _("%(pickings)s asks for more before it is validated: validate it from the transfer.",
+                  pickings=", ".join(pickings.mapped("name")))
+            )
+        pickings.with_context(cancel_backorder=False)._action_done()
+        failed = pickings.filtered(lambda p: p.state != "done")
+        if failed:
+            raise UserError(_("%(pickings)s could not be validated.", pickings=", ".join(failed.mapped("name"))))
+        return pickings

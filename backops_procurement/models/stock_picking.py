@@ -3,7 +3,7 @@ from odoo.exceptions import UserError
 from odoo.osv import expression
 from odoo.tools import float_compare, float_is_zero
 
-from ..tools import check_quantity
+from ..tools import check_quantity, check_ship_date
 from .stock_move import OPEN_STATES
 
 FULFILLABLE = [("complete", "Completely"), ("partial", "Partly"), ("none", "No")]
@@ -42,6 +42,11 @@ class StockPicking(models.Model):
         "Odoo's own dates (effective date, stock moves, valuation) stay the moment "
         "it was validated.",
     )
+
+    @api.constrains("backops_ship_date")
+    def _check_backops_ship_date(self):
+        for picking in self.filtered("backops_ship_date"):
+            check_ship_date(self.env, picking.backops_ship_date)
 
     @api.model
     def _backops_backorder_domain(self):

@@ -67,7 +67,8 @@ class TestBuyerAccess(ProcurementCommon):
         self.assertEqual(values["procurement_section"], "Transport")
         self.assertEqual(values["salesman_id"][0], self.salesman.id)
         self.assertEqual(values["procurement_status"], "short")
-        # not the price, by any way of asking
+        # not the price, by any way of asking (Odoo's export included, for buyers who may export)
+        self.buyer.groups_id += self.env.ref("base.group_allow_export")
         for read in (
             lambda: need.read(["price_unit"]),
             lambda: need.price_unit,
@@ -77,6 +78,11 @@ class TestBuyerAccess(ProcurementCommon):
             lambda: Line.web_read_group([], ["price_unit:sum"], ["order_id"]),
             lambda: Line.web_search_read([], {"price_subtotal": {}}),
             lambda: self.order.with_user(self.buyer).read(["note"]),
+            # Odoo's export (for buyers with the export right)
+            lambda: need.export_data(["price_unit"]),
+            lambda: need.export_data(["product_id", "order_id/amount_total"]),
+            lambda: self.order.with_user(self.buyer).export_data(["access_token"]),
+            lambda: self.order.with_user(self.buyer).export_data(["order_line/price_subtotal"]),
         ):
             self.env.invalidate_all()
             with self.assertRaises(AccessError):
@@ -101,7 +107,9 @@ class TestBuyerAccess(ProcurementCommon):
         self.assertEqual(self.cart.procurement_vendor_id, self.vendor_b)
 
     def test_buyer_reads_no_conversation_or_document_of_the_sale(self):
-        self.order.message_post(body="Agreed: 2,400 per golf cart", message_type="comment", subtype_xmlid="mail.mt_note")
+        note = self.order.message_post(
+            body="Agreed: 2,400 per golf cart", message_type="comment", subtype_xmlid="mail.mt_note"
+        )
         quotation_pdf = self.env["ir.attachment"].create(
             {"name": "Quotation.pdf", "res_model": "sale.order", "res_id": self.order.id, "raw": b"%PDF-1.4"}
         )
@@ -113,8 +121,14 @@ class TestBuyerAccess(ProcurementCommon):
         order_messages = [("model", "=", "sale.order"), ("res_id", "=", self.order.id)]
         Message = self.env["mail.message"].with_user(self.buyer)
         self.assertEqual(Message.search(order_messages + [("id", "=", notice.id)]).read(["body"])[0]["id"], notice.id)
+        # searching finds only what they received: no text to read, none to test for
+        self.assertEqual(Message.search(order_messages), notice)
+        self.assertFalse(Message.search(order_messages + [("body", "ilike", "2,400")]))
+        self.assertNotIn("2,400", str(Message.search_read(order_messages, ["body"])))
+        self.assertNotIn("2,400", str(Message.search_fetch(order_messages, ["body"]).mapped("body")))
+        self.env.invalidate_all()
         with self.assertRaises(AccessError):
-            Message.search(order_messages).read(["body"])
+            note.with_user(self.buyer).read(["body"])
         self.env.invalidate_all()  # as a request starts
         Attachment = self.env["ir.attachment"].with_user(self.buyer)
         self.assertFalse(Attachment.search([("res_model", "=", "sale.order"), ("res_id", "=", self.order.id)]))

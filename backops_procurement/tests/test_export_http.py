@@ -241,6 +241,12 @@ class TestExportHttp(ExportHttpCase):
             ("[1, 2]", b"is not a condition"),
             ('[["id", "=", {"a": 1}]]', b"is not a condition"),
             ('["|", ["id", "=", 1]]', b"syntactically not correct"),
+            # well-formed, but not what the database can compare
+            ("[[2, \"=\", 1]]", b"The domain is not valid"),
+            ('[["order_id", "child_of", 1]]', b"The domain is not valid"),
+            ('[["id", "=", 1e400]]', b"The domain is not valid"),
+            ('[["product_uom_qty", ">", 1e400]]', b"The domain is not valid"),
+            ('[["order_id.date_order", ">", "2026-13-45"]]', b"The domain is not valid"),
         ):
             url = "/backops_procurement/needs.xlsx?" + urllib.parse.urlencode({"domain": domain})
             status, body = self._get(self.buyer, url)

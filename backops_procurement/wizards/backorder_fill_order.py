@@ -4,7 +4,7 @@ from odoo import Command, _, api, fields, models
 from odoo.exceptions import UserError
 from odoo.tools import float_compare
 
-from ..tools import check_quantity
+from ..tools import check_quantity, without_client_context
 
 
 class BackorderFillOrder(models.TransientModel):
@@ -57,6 +57,7 @@ class BackorderFillOrder(models.TransientModel):
     def action_fill(self):
         """Ship the quantities to fill now, never more than is there; what remains
         stays on a further backorder."""
+        self = without_client_context(self)
         self.ensure_one()
         Service = self.env["backops.backorder.fill.service"]
         moves = self._backorder_moves(self.sale_order_id)

@@ -6,7 +6,10 @@ from odoo.exceptions import UserError
 from odoo.tools import float_compare, float_round
 
 from ..models.stock_move import OPEN_STATES
-from ..tools import check_quantity
+from ..tools import check_quantity, without_client_context
+
+# backorders older than a century are not looked for
+MAX_DAYS = 36500
 
 
 class BackorderReplenish(models.TransientModel):
@@ -37,8 +40,10 @@ class BackorderReplenish(models.TransientModel):
 
     def _backorder_moves(self):
         self.ensure_one()
-        if self.days < 0:
-            raise UserError(_("The number of days cannot be negative."))
+        if not 0 <= self.days <= MAX_DAYS:
+            raise UserError(
+                _("The number of days must be between 0 and %(max)s, not %(days)s.", max=MAX_DAYS, days=self.days)
+            )
         since = fields.Datetime.now() - timedelta(days=self.days)
         return self.env["stock.move"].search(
             [
@@ -98,6 +103,7 @@ class BackorderReplenish(models.TransientModel):
     def action_create_rfqs(self):
         """One RFQ per vendor for the quantities to order; the backordered sale lines
         that are needs get the quantities allocated, oldest order first."""
+        self = without_client_context(self)
         self.ensure_one()
         for line in self.line_ids:
             check_quantity(self.env, line.order_qty, line.product_id.display_name)

@@ -2,6 +2,7 @@ from odoo import Command, _, api, fields, models
 from odoo.tools import float_compare, float_is_zero
 
 from ..models.stock_move import OPEN_STATES
+from ..tools import without_client_context
 
 
 class ForceBackorder(models.TransientModel):
@@ -28,6 +29,7 @@ class ForceBackorder(models.TransientModel):
         return res
 
     def action_confirm(self):
+        self = without_client_context(self)
         self.ensure_one()
         holds = {line.move_id: line.hold_qty for line in self.line_ids if line.hold}
         backorder = self.picking_id._backops_force_backorder(holds)

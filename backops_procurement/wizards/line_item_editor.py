@@ -4,6 +4,7 @@ from odoo import Command, _, api, fields, models
 from odoo.tools import float_compare, float_is_zero
 
 from ..models.sale_order_line import PROCUREMENT_STATUSES, procurement_status
+from ..tools import without_client_context
 
 
 class LineItemEditor(models.TransientModel):
@@ -134,6 +135,7 @@ class LineItemEditor(models.TransientModel):
         return values
 
     def action_save(self):
+        self = without_client_context(self)
         self.ensure_one()
         plan = {}
         for line in self.line_ids.filtered("sale_line_id"):

@@ -4,6 +4,8 @@ from odoo import Command, _, api, fields, models
 from odoo.exceptions import UserError
 from odoo.tools import float_compare
 
+from ..tools import without_client_context
+
 
 class RfqCreate(models.TransientModel):
     """From needs selected in the To Order list, make one RFQ per vendor (or add to
@@ -48,6 +50,7 @@ class RfqCreate(models.TransientModel):
         """One RFQ per row (or the existing RFQ the row names), covering what remains
         to order of each of its needs. Every selected need ends allocated, or nothing
         is written."""
+        self = without_client_context(self)
         self.ensure_one()
         missing = self.line_ids.filtered(lambda line: not line.partner_id)
         if missing:
