@@ -6,8 +6,10 @@ from . import res_groups
 from . import res_partner
 from . import res_config_settings
 from . import quantity_input_mixin
+from . import record_access_mixin
 from . import approval_tier
 from . import approval_request
+from . import approval_lock
 from . import procurement_allocation
 from . import procurement_allocation_service
 from . import sale_order_line

@@ -60,6 +60,9 @@ class ApprovalRequest(models.Model):
         "sale.order", string="Sale Orders Served", compute="_compute_sale_order_ids"
     )
     requested_by_id = fields.Many2one("res.users", string="Asked By", readonly=True)
+    buyer_id = fields.Many2one(
+        "res.users", string="Buyer", readonly=True, help="The order's buyer when it was asked: never its approver."
+    )
     requested_at = fields.Datetime(string="Asked On", readonly=True)
     decided_by_id = fields.Many2one("res.users", string="Decided By", readonly=True)
     decided_at = fields.Datetime(string="Decided On", readonly=True)
@@ -110,7 +113,11 @@ class ApprovalRequest(models.Model):
             "&", "&",
             ("purchase_order_id.create_uid", "!=", user.id),
             "|", ("purchase_order_id.user_id", "=", False), ("purchase_order_id.user_id", "!=", user.id),
-            ("purchase_order_id.backops_approval_request_ids", "not any", [("requested_by_id", "=", user.id)]),
+            (
+                "purchase_order_id.backops_approval_request_ids",
+                "not any",
+                ["|", ("requested_by_id", "=", user.id), ("buyer_id", "=", user.id)],
+            ),
         ]
         return domain if (operator == "=") == value else ["!", *expression.normalize_domain(domain)]
 

@@ -143,7 +143,21 @@ class BackorderFill(models.Model):
     @api.model_create_multi
     def create(self, vals_list):
         check_not_derived(self, vals_list, RUN_FIELDS, _("a fill records them when it previews or runs."))
-        return super().create(vals_list)
+        # said explicitly: a default value of the user's never records a run
+        return super().create([dict(vals, state="draft", run_date=False, run_user_id=False) for vals in vals_list])
+
+    @api.constrains("template_complete_id", "template_partial_id")
+    def _check_templates(self):
+        for fill in self:
+            for template in fill.template_complete_id | fill.template_partial_id:
+                if template.model != "stock.picking":
+                    raise UserError(
+                        _(
+                            "%(template)s is an email of %(model)s: a fill sends emails of deliveries.",
+                            template=template.name,
+                            model=template.model,
+                        )
+                    )
 
     def write(self, vals):
         check_not_derived(self, [vals], RUN_FIELDS, _("a fill records them when it previews or runs."))

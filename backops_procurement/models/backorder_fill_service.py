@@ -42,6 +42,12 @@ class BackorderFillService(models.AbstractModel):
             *Move._backops_backorder_domain(),
             ("picking_id.sale_id", "!=", False),
             ("company_id", "=", company.id),
+            # from the company's own stock: a move from elsewhere (a vendor, an
+            # inventory location) reserves nothing, and a transfer of stock owned by
+            # a partner takes that partner's stock when it is done
+            ("location_id.usage", "=", "internal"),
+            ("picking_id.owner_id", "=", False),
+            ("restrict_partner_id", "=", False),
         ]
         if products is not None:
             domain.append(("product_id", "in", products.ids))
@@ -142,10 +148,16 @@ class BackorderFillService(models.AbstractModel):
         # this fill does not cover (other products, another warehouse) cannot complete
         outside = defaultdict(lambda: self.env["stock.move"])
         if mode == "complete" and moves:
-            for company in moves.company_id:
-                orders = moves.filtered(lambda m, company=company: m.company_id == company).picking_id.sale_id
-                for move in self._candidate_moves(company, sale_orders=orders) - moves:
-                    outside[move.picking_id.sale_id] |= move
+            # every open delivery of the orders, backorder or not
+            for move in self.env["stock.move"].search(
+                [
+                    ("picking_id.sale_id", "in", moves.picking_id.sale_id.ids),
+                    ("picking_code", "=", "outgoing"),
+                    ("state", "in", OPEN_STATES + ("draft",)),
+                    ("id", "not in", moves.ids),
+                ]
+            ):
+                outside[move.picking_id.sale_id] |= move
         plan = []
         for order in sorted(moves_by_order, key=self._order_key(priority)):
             if outside.get(order):

@@ -334,6 +334,7 @@ class ProcurementAllocation(models.Model):
         if "is_automatic" in vals:
             raise UserError(_("Whether Odoo created an allocation is not for users to change."))
         check_not_derived(self, [vals], DERIVED_FIELDS)
+        self._check_not_locked()
         moving = self.filtered("is_automatic") if vals.keys() & {"sale_line_id", "purchase_line_id"} else self.browse()
         if moving:
             raise UserError(
@@ -362,9 +363,8 @@ class ProcurementAllocation(models.Model):
         totals_before = self._allocated_per_need(self._blocking_needs(needs)) if not automatic else {}
         orders = lines.sudo().order_id
         with orders._backops_guard_approvals(regroup=True):
-            allocations = super().create(
-                [dict(vals, is_automatic=True) for vals in vals_list] if automatic else vals_list
-            )
+            # said explicitly: a default value of the user's never decides it
+            allocations = super().create([dict(vals, is_automatic=automatic) for vals in vals_list])
             if not automatic:
                 allocations._check_editable()
                 allocations.purchase_line_id._check_procurement_allocated_qty()
@@ -402,6 +402,11 @@ class ProcurementAllocation(models.Model):
 
     def unlink(self):
         self.check_access("unlink")
+        self._check_not_locked()
+        return self._unlink_allocations()
+
+    def _check_not_locked(self):
+        """What a locked order covers no longer changes, by hand."""
         locked = self.filtered(lambda allocation: allocation.purchase_line_id.order_id._backops_is_locked())
         if locked:
             raise UserError(
@@ -410,7 +415,6 @@ class ProcurementAllocation(models.Model):
                     order=locked[0].purchase_order_id.name,
                 )
             )
-        return self._unlink_allocations()
 
     def _unlink_allocations(self, sync=True):
         """Remove allocations (always allowed: it only lowers what is on order).

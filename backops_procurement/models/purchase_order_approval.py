@@ -146,6 +146,7 @@ class PurchaseOrder(models.Model):
                         "order_amount": measure.own,
                         "related_order_ids": [Command.set(confirmed.ids)],
                         "requested_by_id": requester.id,
+                        "buyer_id": order.user_id.id,
                         "requested_at": now,
                     }
                 )
@@ -219,11 +220,12 @@ class PurchaseOrder(models.Model):
 
     def _backops_requesters(self):
         """Who may not approve this order when buyers may not approve their own: its
-        creator, its buyer, and everyone who ever asked for its approval (confirmed
-        it, or changed it while it waited)."""
+        creator, its buyer (now, and whenever it was asked), and everyone who ever
+        asked for its approval (confirmed it, or changed it while it waited)."""
         self.ensure_one()
         # sudo: the requests' history decides, whoever reads it
-        return self.create_uid | self.user_id | self.sudo().backops_approval_request_ids.requested_by_id
+        requests = self.sudo().backops_approval_request_ids
+        return self.create_uid | self.user_id | requests.requested_by_id | requests.buyer_id
 
     def _backops_approve_next_tier(self):
         """Approve, for the current user, the next waiting tier of each order."""
@@ -344,6 +346,7 @@ class PurchaseOrder(models.Model):
                         "related_order_ids": [Command.set((source.related_order_ids - order).filtered(
                             lambda o: o.state in CONFIRMED_STATES).ids)],
                         "requested_by_id": source.requested_by_id.id,
+                        "buyer_id": source.buyer_id.id,
                         "requested_at": source.requested_at,
                         "decided_by_id": source.decided_by_id.id,
                         "decided_at": source.decided_at,

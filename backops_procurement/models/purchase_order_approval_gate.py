@@ -4,7 +4,6 @@ from datetime import timedelta
 
 from odoo import _, api, fields, models
 from odoo.exceptions import AccessError, UserError
-from odoo.tools import SQL
 
 CONFIRMED_STATES = ("purchase", "done")
 APPROVAL_STATES = ("to approve", *CONFIRMED_STATES)
@@ -92,32 +91,17 @@ class PurchaseOrder(models.Model):
             ).with_env(self.env)
         return result
 
-    def _backops_touch_related(self):
-        """Mark as changed, before measuring, these orders and every order that could
-        be added up with them, whatever its state: a concurrent transaction that
-        confirms, changes or regroups one of them writes that row too, so one of the
-        two waits for the other and then fails to serialize (Odoo retries it, and it
-        then sees the other's change). A lock alone would not do: under Odoo's
-        REPEATABLE READ, a row only locked by a committed transaction does not fail
-        the other, which would go on measuring without the change.
-
-        Raw SQL: the mark is the rows' ``write_date``/``write_uid`` (set as the ORM
-        sets them, and invalidated in the cache); an ORM write would run the gate
-        again on each order."""
-        related = self._backops_related_orders(states=None)
-        ids = sorted({order.id for orders in related.values() for order in orders} | set(self.ids))
-        if ids:
-            # what the ORM still has to write of them goes first
-            self.browse(ids).flush_recordset(["write_date", "write_uid"])
-            self.env.cr.execute(SQL(
-                """
-                UPDATE purchase_order SET write_date = (now() at time zone 'UTC'), write_uid = %s
-                 WHERE id IN (SELECT id FROM purchase_order WHERE id = ANY(%s) ORDER BY id FOR NO KEY UPDATE)
-                """,
-                self.env.uid,
-                ids,
-            ))
-            self.browse(ids).invalidate_recordset(["write_date", "write_uid"], flush=False)
+    def _backops_lock_vendors(self, keys=None):
+        """Write the approval locks (``backops.approval.lock``) of these orders'
+        vendors, and of the vendors they had before the change (``keys``, from the
+        snapshot), before measuring: any two changes that could make orders of one
+        vendor add up differently conflict, whatever each transaction sees."""
+        locks = {(order.company_id.id, order.partner_id.commercial_partner_id.id) for order in self}
+        for order in self:
+            _state, vendor, _currency, _date, company, _amount = (keys or {}).get(order.id) or (False,) * 6
+            if vendor and company:
+                locks.add((company, vendor))
+        self.env["backops.approval.lock"]._lock(locks)
 
     def _backops_measure(self):
         """{order id: Measure} for these orders of companies with tiers, read fresh
@@ -267,7 +251,7 @@ class PurchaseOrder(models.Model):
         moved._backops_void_approvals(_("the vendor or the currency changed"))
 
         watched = (orders if regrouped else changed).filtered(lambda order: order.state in APPROVAL_STATES)
-        watched._backops_touch_related()
+        (watched | changed)._backops_lock_vendors(keys)
         measures = watched._backops_measure() if watched else {}
         totals = before.get("totals", {})
         for order in watched.filtered(lambda o: o.state in CONFIRMED_STATES):
@@ -308,6 +292,17 @@ class PurchaseOrder(models.Model):
         )
         # the user whose change makes an order ask (again) is its requester
         waiting._backops_sync_requests(asked=changed)
+
+    def _backops_check_vendors_regrouped(self, before):
+        """Decide, from the snapshot ``before``, a change of how these orders' vendors
+        add up (a contact moved under another company, contacts merged): the orders
+        keep their vendor, only their commercial vendor and totals change."""
+        keys = before.get("keys", {})
+        for order in self:
+            if order.id in keys:
+                state, _vendor, *rest = keys[order.id]
+                keys[order.id] = (state, order.partner_id.commercial_partner_id.id, *rest)
+        self._backops_check_approval_change(before)
 
     # ------------------------------------------------------------------
     # CRUD: every change goes through the gate

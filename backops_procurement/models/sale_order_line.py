@@ -1,6 +1,7 @@
 from collections import defaultdict
 
 from odoo import _, api, fields, models
+from odoo.exceptions import UserError
 from odoo.tools import SQL, float_compare, float_round
 
 from ..tools import check_not_derived
@@ -291,7 +292,17 @@ class SaleOrderLine(models.Model):
                 if line.procurement_allocation_ids and line.product_uom.id != vals["product_uom"]
             }
         companies = {line.id: line.company_id for line in self if line.procurement_allocation_ids}
-        res = super().write(vals)
+        # a line moved to another sale order moves the purchase orders covering it
+        # among that order's split orders: the approval gate decides (a line's order
+        # changes only through this field)
+        # sudo: the gate reads the orders the rule depends on, whoever moves the line
+        purchases = (
+            (self.procurement_allocation_ids.purchase_order_id | self.sudo().purchase_line_ids.order_id).sudo()
+            if "order_id" in vals
+            else self.env["purchase.order"]
+        )
+        with purchases._backops_guard_approvals(regroup=True):
+            res = super().write(vals)
         # a need moved to another order of another company takes its allocations along
         self.browse(companies).filtered(
             lambda line: line.company_id != companies[line.id]
@@ -303,6 +314,20 @@ class SaleOrderLine(models.Model):
             lines.procurement_allocation_ids.filtered(lambda a: not a.is_automatic)._check_lines()
             lines.procurement_allocation_ids.purchase_line_id._check_procurement_allocated_qty()
         return res
+
+    @api.ondelete(at_uninstall=False)
+    def _unlink_except_covered_by_locked_order(self):
+        # what a locked purchase order covers no longer changes (its allocations
+        # would go with the line)
+        locked = self.procurement_allocation_ids.filtered(lambda a: a.purchase_line_id.order_id._backops_is_locked())
+        if locked:
+            raise UserError(
+                _(
+                    "%(need)s is covered by %(order)s, which is locked: unlock it first.",
+                    need=locked[0].sale_line_id._procurement_label(),
+                    order=locked[0].purchase_order_id.name,
+                )
+            )
 
     def _convert_allocations_from(self, old_uoms):
         """Express the allocations of lines whose unit changed in the new unit,

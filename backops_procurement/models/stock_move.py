@@ -34,6 +34,7 @@ class StockMove(models.Model):
         owed. Returns the transfers validated."""
         moves = self.concat(*quantities)
         pickings = moves.picking_id
+        owed = self._backops_open_demand(pickings)
         # what is not done now stays behind, whatever was ticked before
         (pickings.move_ids - moves).filtered(lambda m: m.picked and m.state in OPEN_STATES).picked = False
         for move, quantity in quantities.items():
@@ -51,4 +52,29 @@ class StockMove(models.Model):
         failed = pickings.filtered(lambda p: p.state != "done")
         if failed:
             raise UserError(_("%(pickings)s could not be validated.", pickings=", ".join(failed.mapped("name"))))
+        # what was owed is done or still open, on the transfers or their backorders
+        done = pickings.move_ids.filtered(lambda m: m.state == "done")
+        still = self._backops_open_demand(pickings | pickings.backorder_ids)
+        for product, quantity in owed.items():
+            shipped = sum(
+                move.product_uom._compute_quantity(move.quantity, product.uom_id, round=False)
+                for move in done.filtered(lambda m, p=product: m.product_id == p)
+            )
+            if float_compare(still.get(product, 0.0) + shipped, quantity, precision_rounding=product.uom_id.rounding) < 0:
+                raise UserError(
+                    _(
+                        "%(pickings)s: %(product)s would no longer be owed in full once validated (a default "
+                        "value or a setting changes the moves Odoo makes for what is left). Nothing was validated.",
+                        pickings=", ".join(pickings.mapped("name")),
+                        product=product.display_name,
+                    )
+                )
         return pickings
+
+    @api.model
+    def _backops_open_demand(self, pickings):
+        """{product: what the open moves of ``pickings`` still owe, in its unit}."""
+        owed = {}
+        for move in pickings.move_ids.filtered(lambda m: m.state not in ("done", "cancel")):
+            owed[move.product_id] = owed.get(move.product_id, 0.0) + move.product_qty
+        return owed

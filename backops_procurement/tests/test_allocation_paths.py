@@ -85,7 +85,7 @@ class TestAllocationPaths(ProcurementCommon):
             ),
         }.items():
             with self.subTest(path=name):
-                with self.assertRaisesRegex(ValidationError, "is Locked"):
+                with self.assertRaisesRegex(UserError, "(?i)is locked"):
                     attempt()
         self.assertEqual((kept.quantity, kept.purchase_line_id), (10, self.line_b))
 
@@ -304,6 +304,25 @@ class TestAllocationPaths(ProcurementCommon):
         self.rfq_a.button_unlock()
         allocation.unlink()
         self.assertEqual(self.cart.procurement_status, "needs_order")
+
+    def test_a_locked_orders_allocations_are_not_moved_nor_deleted_with_the_need(self):
+        allocation = self.Allocation.create(self._values(self.line_a, 5))
+        self.rfq_a.button_confirm()
+        self.rfq_a.button_done()
+        with self.assertRaisesRegex(UserError, "is locked"):
+            allocation.write({"purchase_line_id": self.line_b.id})
+        with self.assertRaisesRegex(UserError, "is locked"):
+            allocation.write({"quantity": 4})
+        self.order._action_cancel()
+        self.order.action_draft()
+        with self.assertRaisesRegex(UserError, "which is locked"):
+            self.cart.unlink()
+        self.assertEqual((allocation.purchase_line_id, allocation.quantity), (self.line_a, 5))
+
+    def test_a_default_value_never_makes_an_allocation_odoos(self):
+        self.env["ir.default"].set("backops.procurement.allocation", "is_automatic", True)
+        allocation = self.Allocation.create(self._values(self.line_a, 5))
+        self.assertFalse(allocation.is_automatic)
 
     def test_copying_an_allocation_meets_the_rules(self):
         allocation = self.Allocation.create(self._values(self.line_a, 5))

@@ -127,3 +127,43 @@ class TestApprovalSplitOrders(ApprovalCommon):
         self.assertFalse(order.with_user(self.approver_1).backops_can_approve)
         with self.assertRaisesRegex(AccessError, "are its buyer"):
             order.with_user(self.approver_1).button_approve()
+
+    def test_a_sale_line_moved_to_another_sale_order_regroups_its_purchases(self):
+        other = self._create_sale_order(["Staging", (self.priced, 10)])
+        other_need = self._line(other, self.priced)
+        first = self._split(6)  # 600 for the festival's need
+        first.button_confirm()
+        second = self._order(6)  # 600 for the other order's need
+        self._allocate(other_need, second.order_line, 6, user=self.buyer)
+        second.button_confirm()
+        self.assertEqual((first.state, second.state), ("purchase", "purchase"))
+        # the other order's line moves to the festival: the two purchases add up to 1,200
+        with self.assertRaisesRegex(UserError, "needs the approval of Tier 1"):
+            other_need.write({"order_id": self.sale_order.id})
+        self.assertEqual(other_need.order_id, other)
+
+    def test_the_buyer_when_asked_never_approves_even_after_leaving_the_buyer_field(self):
+        order = self._order(12, user=self.purchase_manager)
+        order.sudo().user_id = self.approver_1
+        order.with_user(self.purchase_manager).button_confirm()
+        self.assertEqual(self._approvals(order, "pending").buyer_id, self.approver_1)
+        order.with_user(self.approver_1).write({"user_id": self.buyer.id})
+        self.assertFalse(order.with_user(self.approver_1).backops_can_approve)
+        self.assertFalse(
+            self.env["backops.approval.request"].with_user(self.approver_1).search([("can_approve", "=", True)])
+        )
+        with self.assertRaisesRegex(AccessError, "are its buyer"):
+            order.with_user(self.approver_1).button_approve()
+        self.assertEqual(order.state, "to approve")
+
+    def test_merging_vendor_contacts_measures_their_orders_together(self):
+        duplicate = self.env["res.partner"].create({"name": "Fairway Fleet (duplicate)"})
+        first = self._split(6)
+        second = self._split(6, vendor=duplicate)
+        (first | second).button_confirm()
+        self.assertEqual((first.state, second.state), ("purchase", "purchase"))
+        Merge = self.env["base.partner.merge.automatic.wizard"]
+        with self.assertRaisesRegex(UserError, "needs the approval of Tier 1"):
+            Merge._merge((duplicate | self.vendor_a).ids, self.vendor_a)
+        self.assertTrue(duplicate.exists())
+        self.assertEqual(second.partner_id, duplicate)

@@ -1,7 +1,8 @@
 from datetime import datetime, timedelta
 
-from odoo.exceptions import UserError
-from odoo.tests import Form, tagged
+from odoo import Command
+from odoo.exceptions import AccessError, UserError
+from odoo.tests import Form, new_test_user, tagged
 
 from .test_backorder_fill_rules import FillRulesCommon
 
@@ -113,3 +114,77 @@ class TestFillIgnoresTheCallersContext(FillRulesCommon):
         for days in (10**6, 2**31 - 1, -1):
             with self.subTest(days=days), self.assertRaisesRegex(UserError, "number of days"):
                 Wizard.new({"days": days})._prepare_line_values()
+
+
+@tagged("post_install", "-at_install")
+class TestFillShipsOnlyTheCompanysOwnStock(FillRulesCommon):
+    """What the records, the user's own defaults or the settings say never makes a
+    fill ship what is not there, nor lose what it does not ship."""
+
+    def setUp(self):
+        super().setUp()
+        self.order = self._order([(self.cart, 5)])
+        self.backorder = self._backorder(self.order)  # 1 shipped, 4 backordered
+        self._stock(self.cart, 2)
+
+    def test_a_backorder_of_owned_stock_is_left_to_its_transfer(self):
+        owner = self.env["res.partner"].create({"name": "Consignment Owner"})
+        self.backorder.with_user(self.stock_user).owner_id = owner
+        self._batch(mode="partial").action_start()
+        self.assertOnHand(self.cart, 2)
+        self.assertFalse(self.env["stock.quant"].search([("product_id", "=", self.cart.id), ("quantity", "<", 0)]))
+
+    def test_a_backorder_from_outside_the_stock_is_not_filled(self):
+        self.backorder.move_ids.with_user(self.stock_user).write(
+            {"location_id": self.env.ref("stock.stock_location_suppliers").id}
+        )
+        self.backorder.action_assign()
+        self._batch(mode="partial").action_start()
+        self.assertEqual(self._shipped(self.order, self.cart), 1)
+        self.assertOnHand(self.cart, 2)
+
+    def test_a_users_default_never_loses_what_is_not_shipped(self):
+        self.env["ir.default"].with_user(self.stock_user).set("stock.move", "state", "done", user_id=True)
+        Wizard = self.env["backops.backorder.fill.order"].with_user(self.stock_user)
+        wizard = Form(Wizard.with_context(default_sale_order_id=self.order.id)).save()
+        with self.assertRaisesRegex(UserError, "would no longer be owed in full"):
+            wizard.action_fill()
+        self.assertEqual(self._shipped(self.order, self.cart), 1)
+        open_moves = self.order.picking_ids.move_ids.filtered(lambda m: m.state not in ("done", "cancel"))
+        self.assertEqual(sum(open_moves.mapped("product_qty")), 4)
+
+    def test_a_users_defaults_never_record_a_run(self):
+        Default = self.env["ir.default"].with_user(self.stock_user)
+        Default.set("backops.backorder.fill", "state", "done", user_id=True)
+        Default.set("backops.backorder.fill", "run_date", "2020-01-01 00:00:00", user_id=True)
+        fill = self._batch(mode="partial")
+        self.assertEqual((fill.state, fill.run_date, fill.run_user_id.id), ("draft", False, False))
+
+    def test_complete_means_no_other_delivery_waits_either(self):
+        order = self._order([(self.cart, 2), (self.tent, 1)], partner=self.customer_2)
+        tent_move = order.picking_ids.move_ids.filtered(lambda m: m.product_id == self.tent)
+        tent_move.picking_id._backops_force_backorder({tent_move: 1})  # the tent waits apart
+        self._stock(self.cart, 10)
+        self._deliver(order.picking_ids.filtered(lambda p: not p.backorder_id), {self.cart: 1})  # 1 cart ships
+        fill = self._batch(mode="complete")
+        fill.action_start()
+        lines = fill.line_ids.filtered(lambda line: line.sale_order_id == order)
+        self.assertEqual(set(lines.mapped("outcome")), {"skipped"})
+
+    def test_a_fill_sends_only_delivery_emails(self):
+        other_model = self.env["mail.template"].search([("model", "!=", "stock.picking")], limit=1)
+        with self.assertRaisesRegex(UserError, "sends emails of deliveries"):
+            self._batch(template_complete_id=other_model.id)
+
+    def test_a_wizard_never_shows_another_companys_records(self):
+        south = self.env["res.company"].create({"name": "BackOps Events South"})
+        spy = new_test_user(
+            self.env, "backops_south_stock", groups="stock.group_stock_user",
+            company_id=south.id, company_ids=[Command.set(south.ids)],
+        )
+        with self.assertRaises(AccessError):
+            self.env["backops.backorder.fill.order"].with_user(spy).create({"sale_order_id": self.order.id})
+        with self.assertRaises(AccessError):
+            self.env["backops.force.backorder"].with_user(spy).create(
+                {"picking_id": self.backorder.id, "line_ids": [Command.create({"move_id": self.backorder.move_ids[0].id})]}
+            )

@@ -226,6 +226,37 @@ class TestConcurrentApproval(CommittedCase):
         self.assertEqual(self._states(), ["purchase", "to approve"])
 
 
+    def _two_confirmed_loose_orders(self):
+        """Both RFQs confirmed alone (600 each, serving no sale order), and two needs
+        of one sale order: allocating one need to each makes them split orders."""
+        with self._env() as env:
+            orders = env["purchase.order"].browse(self.rfqs)
+            sale = orders.order_line.procurement_allocation_ids.sale_order_id
+            orders.order_line.procurement_allocation_ids.unlink()
+            orders.button_confirm()
+            product = orders.order_line.product_id[:1]
+            sale.write({"order_line": [Command.create({"product_id": product.id, "product_uom_qty": 6})]})
+            needs = sale.order_line.filtered(lambda line: line.product_id == product)
+            self.assertEqual(orders.mapped("state"), ["purchase", "purchase"])
+            return needs.ids, orders.order_line.ids
+
+    def _allocate_line(self, need, line):
+        def allocate(cr):
+            with self._env(cr=cr) as env:
+                env["backops.procurement.allocation"].create({"sale_line_id": need, "purchase_line_id": line, "quantity": 6})
+                env.flush_all()
+        return allocate
+
+    @mute_logger("odoo.sql_db")
+    def test_two_regroupings_at_once_are_measured_together(self):
+        needs, lines = self._two_confirmed_loose_orders()
+        outcome = self._race(self._allocate_line(needs[0], lines[0]), self._allocate_line(needs[1], lines[1]))
+        self.assertEqual(outcome, "retry")
+        # the second, retried, sees the first: together they reach the tier
+        with self.registry.cursor() as cr_b, self.assertRaisesRegex(UserError, "needs the approval"):
+            self._allocate_line(needs[1], lines[1])(cr_b)
+
+
 @tagged("post_install", "-at_install")
 class TestConcurrentAllocationOverRpc(RpcServerCase):
     """20 buyers' requests, each allocating 2 units onto one RFQ line of 20, at once

@@ -4,3 +4,4 @@ from . import approval_reject
 from . import backorder_fill_order
 from . import force_backorder
 from . import backorder_replenish
+from . import base_partner_merge

@@ -5,6 +5,8 @@ class ApprovalReject(models.TransientModel):
     """Reject purchases waiting for the user's approval, with a reason."""
 
     _name = "backops.approval.reject"
+    _inherit = ["backops.readable.records.mixin"]
+    _backops_readable_fields = ("purchase_order_ids",)
     _description = "Reject Purchase"
 
     purchase_order_ids = fields.Many2many("purchase.order", string="Purchase Orders", required=True)

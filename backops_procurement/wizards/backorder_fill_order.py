@@ -12,6 +12,8 @@ class BackorderFillOrder(models.TransientModel):
     needed, what is available now and what to ship."""
 
     _name = "backops.backorder.fill.order"
+    _inherit = ["backops.readable.records.mixin"]
+    _backops_readable_fields = ("sale_order_id",)
     _description = "Fill Backorders of an Order"
 
     sale_order_id = fields.Many2one("sale.order", required=True, readonly=True)

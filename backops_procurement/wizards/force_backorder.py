@@ -10,6 +10,8 @@ class ForceBackorder(models.TransientModel):
     backorder of it."""
 
     _name = "backops.force.backorder"
+    _inherit = ["backops.readable.records.mixin"]
+    _backops_readable_fields = ("picking_id",)
     _description = "Force Backorder"
 
     picking_id = fields.Many2one("stock.picking", required=True, readonly=True)
@@ -38,7 +40,8 @@ class ForceBackorder(models.TransientModel):
 
 class ForceBackorderLine(models.TransientModel):
     _name = "backops.force.backorder.line"
-    _inherit = ["backops.quantity.input.mixin"]
+    _inherit = ["backops.quantity.input.mixin", "backops.readable.records.mixin"]
+    _backops_readable_fields = ("move_id",)
     _description = "Force Backorder Line"
     _backops_quantity_fields = ("hold_qty",)
 

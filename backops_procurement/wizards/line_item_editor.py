@@ -12,6 +12,8 @@ class LineItemEditor(models.TransientModel):
     status now and after saving."""
 
     _name = "backops.line.item.editor"
+    _inherit = ["backops.readable.records.mixin"]
+    _backops_readable_fields = ("purchase_order_id",)
     _description = "Line Item Editor"
 
     purchase_order_id = fields.Many2one("purchase.order", required=True, readonly=True, ondelete="cascade")
@@ -147,7 +149,8 @@ class LineItemEditor(models.TransientModel):
 
 class LineItemEditorLine(models.TransientModel):
     _name = "backops.line.item.editor.line"
-    _inherit = ["backops.quantity.input.mixin"]
+    _inherit = ["backops.quantity.input.mixin", "backops.readable.records.mixin"]
+    _backops_readable_fields = ("sale_line_id",)
     _description = "Line Item Editor Row"
     _backops_quantity_fields = ("quantity",)
     _order = "id"

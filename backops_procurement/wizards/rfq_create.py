@@ -91,6 +91,8 @@ class RfqCreate(models.TransientModel):
 
 class RfqCreateLine(models.TransientModel):
     _name = "backops.rfq.create.line"
+    _inherit = ["backops.readable.records.mixin"]
+    _backops_readable_fields = ("need_ids", "purchase_order_id")
     _description = "RFQ to Create from Needs"
 
     wizard_id = fields.Many2one("backops.rfq.create", required=True, ondelete="cascade")
