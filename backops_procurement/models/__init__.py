@@ -12,11 +12,15 @@ from . import approval_request
 from . import approval_lock
 from . import procurement_allocation
 from . import procurement_allocation_service
+from . import procurement_allocation_received
 from . import sale_order_line
+from . import sale_order_line_fulfilment
 from . import sale_order
+from . import sale_order_fulfilment
 from . import procurement_export
 from . import buyer_read_access
 from . import purchase_order_line
+from . import purchase_order_line_dates
 from . import purchase_order
 from . import purchase_order_approval
 from . import purchase_order_approval_gate

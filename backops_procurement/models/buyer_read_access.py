@@ -232,6 +232,15 @@ class SaleOrderLine(models.Model):
             "procurement_section",
             "procurement_allocation_ids",
             "backops_backordered_qty",
+            # where the units are (Needs list, Receiving), and when they arrive
+            "qty_delivered",
+            "backops_qty_ordered",
+            "backops_qty_received",
+            "backops_qty_ready",
+            "backops_fulfilment_status",
+            "backops_promised_date",
+            "backops_expected_date",
+            "backops_is_late",
         }
     )
 

@@ -6,7 +6,9 @@ from odoo.tools import SQL, float_compare, float_is_zero
 from ..tools import check_not_derived, check_quantity
 
 # stored values the allocation derives from its lines: never written by hand
-DERIVED_FIELDS = ("company_id", "product_id", "sale_order_id", "purchase_order_id", "partner_id", "purchase_uom_qty")
+DERIVED_FIELDS = (
+    "company_id", "product_id", "sale_order_id", "purchase_order_id", "partner_id", "purchase_uom_qty", "received_qty"
+)
 
 
 class ProcurementAllocation(models.Model):

@@ -12,6 +12,13 @@ DERIVED_FIELDS = (
     "procurement_remaining_qty",
     "procurement_status",
     "procurement_section",
+    "backops_promised_date",
+    "backops_qty_ordered",
+    "backops_qty_received",
+    "backops_qty_ready",
+    "backops_fulfilment_status",
+    "backops_expected_date",
+    "backops_is_late",
 )
 
 PROCUREMENT_STATUSES = [
