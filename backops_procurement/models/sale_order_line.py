@@ -165,7 +165,8 @@ class SaleOrderLine(models.Model):
         env["product.product"].flush_model(["product_tmpl_id"])
         env["product.template"].flush_model(["subject_to_procurement"])
         env["uom.uom"].flush_model(["rounding"])
-        self.flush_recordset(["display_type", "state", "product_id", "product_uom", "product_uom_qty"])
+        # write_uid/write_date: the UPDATE sets them, a pending value would be lost
+        self.flush_recordset(["display_type", "state", "product_id", "product_uom", "product_uom_qty", "write_uid", "write_date"])
 
         env.cr.execute(SQL(
             """

@@ -188,6 +188,8 @@ class SaleOrderLine(models.Model):
         self.flush_recordset([
             "display_type", "state", "product_id", "product_uom", "product_uom_qty", "qty_delivered",
             "backops_promised_date",
+            # the UPDATE sets them: a pending value would be lost with the cache
+            "write_uid", "write_date",
         ])
         env.cr.execute(SQL(
             """
