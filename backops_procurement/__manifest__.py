@@ -20,6 +20,7 @@
         "views/sale_order_line_views.xml",
         "views/sale_order_views.xml",
         "views/purchase_order_views.xml",
+        "views/purchase_order_line_receiving_views.xml",
         "views/procurement_allocation_views.xml",
         "views/approval_tier_views.xml",
         "views/approval_request_views.xml",
@@ -32,6 +33,7 @@
         "wizards/rfq_create_views.xml",
         "wizards/approval_reject_views.xml",
         "wizards/backorder_wizards_views.xml",
+        "wizards/receive_views.xml",
         "views/backops_procurement_menus.xml",
     ],
     "demo": [

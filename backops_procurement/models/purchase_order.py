@@ -10,10 +10,12 @@ BACKOPS_STATUSES = [
     ("draft", "Draft"),
     ("sent", "Sent"),
     ("ordered", "Ordered"),
-    ("partial", "Partially Received"),
-    ("fulfilled", "Fulfilled"),
+    ("partial", "Received Partial"),
+    ("fulfilled", "Received Full"),
     ("cancel", "Canceled"),
 ]
+# Odoo's receipt status (purchase_stock) -> the BackOps status of a confirmed order
+RECEIPT_STATUSES = {"pending": "ordered", "partial": "partial", "full": "fulfilled"}
 # states in which Odoo lets the lines of a purchase order change
 EDITABLE_STATES = ("draft", "sent", "to approve", "purchase")
 
@@ -62,8 +64,9 @@ class PurchaseOrder(models.Model):
         compute="_compute_backops_status",
         store=True,
         index=True,
-        help="Derived from Odoo's state and the quantities received: Draft, Sent, "
-        "Ordered (confirmed), Partially Received, Fulfilled (everything received), Canceled.",
+        help="Derived from Odoo's state and receipt status: Draft, Sent, Ordered "
+        "(confirmed), Received Partial, Received Full (every receipt done), Canceled. "
+        "Orders without receipts (services) follow the quantities received.",
     )
 
     @api.depends("delivery_mode", "partner_id", "dest_address_id", "picking_type_id", "company_id")
@@ -85,6 +88,7 @@ class PurchaseOrder(models.Model):
 
     @api.depends(
         "state",
+        "receipt_status",
         "order_line.qty_received",
         "order_line.product_qty",
         "order_line.display_type",
@@ -98,6 +102,9 @@ class PurchaseOrder(models.Model):
                 order.backops_status = "draft"
             elif order.state == "sent":
                 order.backops_status = "sent"
+            elif order.receipt_status:
+                # Odoo's own receipt status wherever the order has receipts
+                order.backops_status = RECEIPT_STATUSES[order.receipt_status]
             else:
                 lines = order.order_line.filtered(
                     lambda line: not line.display_type and not line.is_downpayment and line.product_id

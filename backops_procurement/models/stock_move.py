@@ -53,13 +53,14 @@ class StockMove(models.Model):
         if failed:
             raise UserError(_("%(pickings)s could not be validated.", pickings=", ".join(failed.mapped("name"))))
         # what was owed is done or still open, on the transfers or their backorders
-        done = pickings.move_ids.filtered(lambda m: m.state == "done")
+        done = {}
+        for move in pickings.move_ids.filtered(lambda m: m.state == "done"):
+            done[move.product_id] = done.get(move.product_id, 0.0) + move.product_uom._compute_quantity(
+                move.quantity, move.product_id.uom_id, round=False
+            )
         still = self._backops_open_demand(pickings | pickings.backorder_ids)
         for product, quantity in owed.items():
-            shipped = sum(
-                move.product_uom._compute_quantity(move.quantity, product.uom_id, round=False)
-                for move in done.filtered(lambda m, p=product: m.product_id == p)
-            )
+            shipped = done.get(product, 0.0)
             if float_compare(still.get(product, 0.0) + shipped, quantity, precision_rounding=product.uom_id.rounding) < 0:
                 raise UserError(
                     _(
