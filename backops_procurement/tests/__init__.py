@@ -20,3 +20,4 @@ from . import test_buyer_access
 from . import test_export_http
 from . import test_backorder_fill_rules
 from . import test_concurrent_fill
+from . import test_delivery_shipping

@@ -5,3 +5,5 @@ from . import backorder_fill_order
 from . import force_backorder
 from . import backorder_replenish
 from . import base_partner_merge
+from . import deliver
+from . import delivery_return
