@@ -15,6 +15,7 @@ from . import procurement_allocation_service
 from . import procurement_allocation_received
 from . import sale_order_line
 from . import sale_order_line_fulfilment
+from . import sale_order_line_delivery
 from . import sale_order
 from . import sale_order_fulfilment
 from . import procurement_export
@@ -30,3 +31,5 @@ from . import stock_picking
 from . import backorder_fill_service
 from . import backorder_fill
 from . import backorder_fill_line
+from . import report_pick_list
+from . import report_packing_list

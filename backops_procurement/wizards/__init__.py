@@ -6,3 +6,5 @@ from . import force_backorder
 from . import receive
 from . import backorder_replenish
 from . import base_partner_merge
+from . import deliver
+from . import delivery_return
