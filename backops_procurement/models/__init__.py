@@ -27,6 +27,7 @@ from . import purchase_order
 from . import purchase_order_approval
 from . import purchase_order_approval_gate
 from . import stock_move
+from . import stock_move_receipt_reservation
 from . import stock_picking
 from . import backorder_fill_service
 from . import backorder_fill

@@ -1,9 +1,13 @@
 from collections import defaultdict
 
 from odoo import api, fields, models
+from odoo.tools import float_compare, float_round
 
 # purchase orders whose lines count as ordered, and whose receipts count as received
 CONFIRMED_PURCHASE_STATES = ("purchase", "done")
+# deliveries that may still wait for stock ("assigned" with part of the demand
+# reserved, when the operation ships what is available)
+WAITING_STATES = ("confirmed", "partially_available", "assigned")
 
 
 class ProcurementAllocation(models.Model):
@@ -92,3 +96,45 @@ class ProcurementAllocation(models.Model):
             )
             for allocation in allocations
         }
+
+    def _backops_reserve_received(self, before):
+        """Reserve, on each need's open deliveries, what its allocation received since
+        ``before`` ({allocation id: received quantity}), in the order receipts are
+        shared out (make-to-order links first, then earliest promise)."""
+        # read after the receipt: the received quantities are recomputed from it
+        to_reserve = defaultdict(float)  # need: quantity in its unit
+        for allocation in self.exists():
+            received = allocation.received_qty - before.get(allocation.id, 0.0)
+            if float_compare(received, 0.0, precision_rounding=allocation.product_uom.rounding or 0.01) > 0:
+                to_reserve[allocation.sale_line_id] += received
+        if not to_reserve:
+            return
+        needs = self.env["sale.order.line"].concat(*to_reserve)
+        # the first step out of stock of each need's deliveries, still waiting; chained
+        # steps (make-to-order, pick then ship) are reserved by Odoo's own links
+        moves = self.env["stock.move"].search(
+            [
+                ("sale_line_id", "in", needs.ids),
+                ("state", "in", WAITING_STATES),
+                ("move_orig_ids", "=", False),
+                ("location_id.usage", "=", "internal"),
+            ],
+            order="date, id",
+        )
+        moves_by_need = defaultdict(lambda: self.env["stock.move"])
+        for move in moves:
+            moves_by_need[move.sale_line_id] |= move
+        for need in needs.sorted(lambda line: (line.backops_promised_date or line.create_date, line.id)):
+            quantity = to_reserve[need]
+            for move in moves_by_need[need]:
+                if quantity <= 0:
+                    break
+                missing = move.product_uom_qty - move.quantity
+                wanted = min(missing, need.product_uom._compute_quantity(quantity, move.product_uom, round=False))
+                wanted = float_round(wanted, precision_rounding=move.product_uom.rounding, rounding_method="DOWN")
+                if wanted <= 0:
+                    continue
+                reserved_before = move.quantity
+                move._action_assign(force_qty=wanted)
+                taken = move.quantity - reserved_before
+                quantity -= move.product_uom._compute_quantity(taken, need.product_uom, round=False)

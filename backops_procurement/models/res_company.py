@@ -8,6 +8,13 @@ class ResCompany(models.Model):
         string="Block Over-Ordering",
         help="Refuse to save allocations that would put a need in Excess.",
     )
+    backops_reserve_on_receipt = fields.Boolean(
+        string="Reserve Received Units for Their Needs",
+        default=True,
+        help="When a receipt of purchase lines covering needs is validated, reserve what "
+        "each need received on its open customer delivery, so that no other order takes "
+        "it. Off: Odoo's behaviour (whichever delivery reserves first).",
+    )
     backops_purchasing_team_group_id = fields.Many2one(
         "res.groups",
         string="Purchasing Team Group",

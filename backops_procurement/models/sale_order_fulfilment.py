@@ -164,13 +164,13 @@ class SaleOrder(models.Model):
                 "backops_procurement.message_fulfilment_digest",
                 {
                     "moves": [
-                        (line, labels.get(old, _("New")) if old else _("New"), labels[new]) for line, old, new in moves
+                        (line, labels.get(old, self.env._("New")) if old else self.env._("New"), labels[new]) for line, old, new in moves
                     ],
                 },
             )
             order.with_context(mail_post_autofollow=False).message_post(
                 body=body,
-                subject=_("%(order)s: %(count)s needs moved on", order=order.name, count=len(moves)),
+                subject=self.env._("%(order)s: %(count)s needs moved on", order=order.name, count=len(moves)),
                 subtype_xmlid=STATUS_SUBTYPES[furthest],
                 author_id=odoobot.id,
                 message_type="notification",
