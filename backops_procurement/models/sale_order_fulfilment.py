@@ -100,6 +100,9 @@ class SaleOrder(models.Model):
 
     def _check_backops_fulfilled_change(self):
         self.check_access("write")
+        self._check_backops_fulfilled_state()
+
+    def _check_backops_fulfilled_state(self):
         not_confirmed = self.filtered(lambda order: order.state != "sale")
         if not_confirmed:
             raise UserError(
@@ -112,11 +115,15 @@ class SaleOrder(models.Model):
     @api.model_create_multi
     def create(self, vals_list):
         orders = super().create(vals_list)
+        # Fulfilled on any path (a direct create or write over RPC): confirmed orders only
+        orders.filtered("backops_fulfilled")._check_backops_fulfilled_state()
         orders._backops_subscribe_opportunity_owner()
         return orders
 
     def write(self, vals):
         res = super().write(vals)
+        if vals.get("backops_fulfilled"):
+            self._check_backops_fulfilled_state()
         if "opportunity_id" in vals:
             self._backops_subscribe_opportunity_owner()
         return res

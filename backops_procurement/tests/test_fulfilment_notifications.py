@@ -186,6 +186,17 @@ class TestFulfilled(FulfilmentCommon):
             order.with_user(self.buyer).action_backops_set_fulfilled()
         self.assertFalse(order.backops_fulfilled)
 
+    def test_written_over_rpc_only_on_confirmed_orders(self):
+        quotation = self._create_sale_order([(self.cart, 5)], confirm=False)
+        with self.assertRaisesRegex(UserError, "Only confirmed orders"):
+            quotation.write({"backops_fulfilled": True})
+        with self.assertRaisesRegex(UserError, "Only confirmed orders"):
+            self.env["sale.order"].create({"partner_id": self.customer.id, "backops_fulfilled": True})
+        self.assertFalse(quotation.backops_fulfilled)
+        order = self._create_sale_order([(self.cart, 5)], user=self.salesman)
+        order.with_user(self.salesman).write({"backops_fulfilled": True})
+        self.assertTrue(order.backops_fulfilled)
+
     def test_not_written_as_a_field_by_a_form(self):
         order = self._create_sale_order([(self.cart, 5)])
         with Form(order) as form:

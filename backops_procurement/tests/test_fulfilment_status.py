@@ -194,6 +194,10 @@ class TestFulfilmentStatus(FulfilmentCommon):
         for fname, value in (("backops_fulfilment_status", "delivered"), ("backops_qty_received", 10)):
             with self.assertRaises(UserError):
                 need.write({fname: value})
+        with self.assertRaises(UserError):
+            self.env["sale.order.line"].create(
+                {"order_id": need.order_id.id, "product_id": self.deck.id, "backops_fulfilment_status": "ready"}
+            )
         allocation = self._purchase(self.vendor_a, [(need, 10)]).order_line.procurement_allocation_ids
         with self.assertRaises(UserError):
             allocation.write({"received_qty": 10})
