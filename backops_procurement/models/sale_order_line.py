@@ -5,6 +5,7 @@ from odoo.exceptions import UserError
 from odoo.tools import SQL, float_compare, float_round
 
 from ..tools import check_not_derived
+from .sale_order_line_fulfilment import FULFILMENT_FIELDS
 
 # what the addon derives on sale lines: never written by hand
 DERIVED_FIELDS = (
@@ -13,12 +14,7 @@ DERIVED_FIELDS = (
     "procurement_status",
     "procurement_section",
     "backops_promised_date",
-    "backops_qty_ordered",
-    "backops_qty_received",
-    "backops_qty_ready",
-    "backops_fulfilment_status",
-    "backops_expected_date",
-    "backops_is_late",
+    *FULFILMENT_FIELDS,
 )
 
 PROCUREMENT_STATUSES = [
