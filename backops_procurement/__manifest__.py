@@ -38,6 +38,7 @@
         "wizards/receive_views.xml",
         "wizards/deliver_views.xml",
         "wizards/delivery_return_views.xml",
+        "wizards/close_remaining_views.xml",
         "views/backops_procurement_menus.xml",
     ],
     "demo": [

@@ -23,6 +23,7 @@ from . import buyer_read_access
 from . import purchase_order_line
 from . import purchase_order_line_dates
 from . import purchase_order_line_receiving
+from . import purchase_order_line_close
 from . import purchase_order
 from . import purchase_order_approval
 from . import purchase_order_approval_gate

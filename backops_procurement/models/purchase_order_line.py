@@ -91,7 +91,9 @@ class PurchaseOrderLine(models.Model):
         quantity in the line's unit, or None for all of it}}``. Service-to-purchase
         and dropship lines carry ``sale_line_id``; make-to-order lines reach the sale
         lines through the customer moves they feed (``move_dest_ids``), possibly
-        several steps down and for several sale orders."""
+        several steps down and for several sale orders. Once the order is confirmed,
+        Odoo moves that link onto the line's receipt moves (as its
+        ``_prepare_stock_moves`` reads it): it is followed from there."""
         result = {}
         for line in self:
             if line.sale_line_id:
@@ -106,7 +108,9 @@ class PurchaseOrderLine(models.Model):
                 continue
             quantities = defaultdict(float)
             seen = set()
-            moves = line.move_dest_ids
+            moves = line.move_dest_ids or line.move_ids.filtered(
+                lambda move: move.state != "cancel" and move.location_dest_id.usage != "supplier"
+            ).move_dest_ids
             while moves:
                 next_moves = moves.browse()
                 for move in moves:

@@ -94,6 +94,19 @@ class TestPurchaseLinesOdooCreates(ProcurementCommon):
         self.assertEqual(need.procurement_allocated_qty, 14)
         self.assertEqual(need.procurement_status, "on_order")
 
+    def test_mto_line_changed_once_confirmed_keeps_its_allocation(self):
+        need = self._create_sale_order([(self.mto_cart, 10)]).order_line
+        purchase_line = self._mto_purchase_line(need)
+        purchase_line.order_id.button_confirm()
+        # Odoo moved the link onto the receipt's move: the line no longer carries it
+        self.assertFalse(purchase_line.move_dest_ids)
+        purchase_line.product_qty = 12
+        self.assertEqual(need.procurement_allocation_ids.quantity, 10)
+        self.assertTrue(need.procurement_allocation_ids.is_automatic)
+        purchase_line.product_qty = 8
+        self.assertEqual(need.procurement_allocation_ids.quantity, 8)
+        self.assertEqual(need.procurement_status, "short")
+
     def test_service_to_purchase_line_is_an_allocation(self):
         order = self._create_sale_order(["Transport", (self.shuttle, 3)])
         need = order.order_line.filtered("product_id")

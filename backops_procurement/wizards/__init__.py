@@ -8,3 +8,4 @@ from . import backorder_replenish
 from . import base_partner_merge
 from . import deliver
 from . import delivery_return
+from . import close_remaining
