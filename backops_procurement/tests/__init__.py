@@ -22,3 +22,4 @@ from . import test_backorder_fill_rules
 from . import test_concurrent_fill
 from . import test_receiving
 from . import test_delivery_shipping
+from . import test_tours
