@@ -44,6 +44,11 @@
     "demo": [
         "demo/backops_procurement_demo.xml",
     ],
+    "assets": {
+        "web.assets_tests": [
+            "backops_procurement/static/tests/tours/**/*",
+        ],
+    },
     "application": True,
     "installable": True,
 }

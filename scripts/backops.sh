@@ -3,7 +3,7 @@
 #
 #   scripts/backops.sh setup    install what is missing (system packages, Odoo, venv)
 #   scripts/backops.sh run      set up, create or reuse the demo database, start Odoo
-#   scripts/backops.sh test     set up, fresh test database, pytest-odoo, drop it
+#   scripts/backops.sh test     set up, fresh test database, pytest-odoo then the browser tours, drop it
 #   scripts/backops.sh bench    set up, run every benchmark under bench/
 #   scripts/backops.sh test-odoo  Odoo's own purchase/sale suites with the addon installed
 #   scripts/backops.sh odoo ... run odoo-bin with the project's configuration
@@ -15,7 +15,8 @@
 #   BACKOPS_VENV    virtualenv to use (default: .venv in the repository)
 #   PYTHON          interpreter used to create the virtualenv (3.10 to 3.12)
 #   BACKOPS_DEMO_DB / BACKOPS_TEST_DB / BACKOPS_BENCH_DB   database names
-#   BACKOPS_HTTP_PORT   port of `run` (default 8069)
+#   BACKOPS_HTTP_PORT   port of `run` (default 8069); `test` runs the tours on it + 200
+#   BACKOPS_TOUR_TAGS   which tours `test` runs (default backops_tour/backops_procurement)
 #   PGHOST, PGPORT, PGUSER, PGPASSWORD   where PostgreSQL is (libpq defaults otherwise)
 set -euo pipefail
 
@@ -32,10 +33,15 @@ DEMO_DB=${BACKOPS_DEMO_DB:-backops_demo}
 TEST_DB=${BACKOPS_TEST_DB:-backops_test}
 BENCH_DB=${BACKOPS_BENCH_DB:-backops_bench}
 HTTP_PORT=${BACKOPS_HTTP_PORT:-8069}
+# the HttpCase tests of tests/test_tours.py (Odoo's --test-tags syntax)
+TOUR_TAGS=${BACKOPS_TOUR_TAGS:-backops_tour/$ADDON}
 
 # Debian packages the set-up needs: headers to build psycopg2 and python-ldap,
-# the PostgreSQL client, wkhtmltopdf for PDF reports, a compiler.
-DEB_PACKAGES=(build-essential libpq-dev libldap2-dev libsasl2-dev postgresql-client wkhtmltopdf curl)
+# the PostgreSQL client, wkhtmltopdf for PDF reports, a compiler, and Chromium,
+# which Odoo drives headless for the browser tours of `test`.
+DEB_PACKAGES=(build-essential libpq-dev libldap2-dev libsasl2-dev postgresql-client wkhtmltopdf curl chromium)
+# Odoo's test helpers look for these browsers in PATH (odoo/tests/common.py)
+BROWSERS=(google-chrome chromium chromium-browser google-chrome-stable)
 
 say() { printf '\033[1m==> %s\033[0m\n' "$*"; }
 die() { printf 'error: %s\n' "$*" >&2; exit 1; }
@@ -66,10 +72,20 @@ system_packages() {
         command -v cc >/dev/null || missing+=("a C compiler")
         [ -e /usr/include/ldap.h ] || [ -e /usr/local/include/ldap.h ] || missing+=("OpenLDAP headers (ldap.h)")
         [ -e /usr/include/sasl/sasl.h ] || [ -e /usr/local/include/sasl/sasl.h ] || missing+=("Cyrus SASL headers (sasl/sasl.h)")
+        has_browser || missing+=("Chromium or Google Chrome (the browser tours)")
         [ ${#missing[@]} -eq 0 ] || die "install these first: ${missing[*]}
-  (Fedora: sudo dnf install -y gcc postgresql-devel openldap-devel cyrus-sasl-devel wkhtmltopdf;
-   macOS: brew install postgresql openldap cyrus-sasl wkhtmltopdf)"
+  (Fedora: sudo dnf install -y gcc postgresql-devel openldap-devel cyrus-sasl-devel wkhtmltopdf chromium;
+   macOS: brew install postgresql openldap cyrus-sasl wkhtmltopdf && brew install --cask google-chrome)"
     fi
+}
+
+has_browser() {
+    local bin
+    for bin in "${BROWSERS[@]}"; do
+        command -v "$bin" >/dev/null && return 0
+    done
+    # where Odoo looks on macOS
+    [ -d "/Applications/Google Chrome.app" ] || [ -d "/Applications/Chromium.app" ]
 }
 
 # --------------------------------------------------------------------------
@@ -190,15 +206,63 @@ cmd_run() {
     exec "$VENV/bin/python" "$ODOO_SRC/odoo-bin" -c "$CONF" -d "$DEMO_DB" --db-filter="^$DEMO_DB\$"
 }
 
+# the number before WORD in the text ("3 passed, 1 error" → 1 for error), 0 if none
+count_of() {
+    awk -v word="$1" '{ for (i = 1; i < NF; i++) if ($(i + 1) ~ "^" word "s?,?$") n = $i } END { print n + 0 }' <<<"$2"
+}
+
+# "pytest: N passed, N failed, N skipped", from pytest's own closing line
+pytest_summary() {
+    local line
+    line=$(sed 's/\x1b\[[0-9;]*m//g' "$1" | grep -E "^=* ?[0-9]+ [a-z]+.* in [0-9.]+s" | tail -n 1 || true)
+    echo "pytest: $(count_of passed "$line") passed," \
+        "$(( $(count_of failed "$line") + $(count_of error "$line") )) failed, $(count_of skipped "$line") skipped"
+}
+
+# "tours: N passed, N failed, N skipped", from Odoo's test result line; fails unless
+# every tour ran and passed (one that was skipped, for want of a browser, proves nothing)
+tours_summary() {
+    local line failed errors total skipped
+    line=$(grep -oE "[0-9]+ failed, [0-9]+ error\(s\) of [0-9]+ tests" "$1" | tail -n 1 || true)
+    if [ -z "$line" ]; then
+        echo "tours: did not run (see $1)"
+        return 1
+    fi
+    read -r failed errors total <<<"$(grep -oE "[0-9]+" <<<"$line" | xargs)"
+    skipped=$(grep -cE ": skipped " "$1" || true)
+    echo "tours: $(( total - failed - errors - skipped )) passed, $(( failed + errors )) failed, $skipped skipped"
+    if [ "$skipped" -gt 0 ] || [ "$total" -eq 0 ]; then
+        echo "error: tours were skipped or none ran: they need Chromium (or Chrome) and websocket-client" >&2
+        return 1
+    fi
+    [ $(( failed + errors )) -eq 0 ]
+}
+
 cmd_test() {
     setup
     say "Creating fresh test database $TEST_DB"
     drop_db "$TEST_DB"
     trap 'drop_db "$TEST_DB" || true' EXIT
     odoo_bin -d "$TEST_DB" -i "$ADDON" --without-demo=all --stop-after-init --log-level=warn
-    say "Running the test suite"
     cd "$ROOT"
-    "$VENV/bin/python" -m pytest --odoo-config="$CONF" --odoo-database="$TEST_DB" "$@" "$ADDON/tests"
+    say "Running the test suite (pytest-odoo)"
+    local pytest_status=0 tours_status=0 color=()
+    [ -t 1 ] && color=(--color=yes)   # its output goes through tee
+    "$VENV/bin/python" -m pytest "${color[@]}" --odoo-config="$CONF" --odoo-database="$TEST_DB" "$@" "$ADDON/tests" \
+        | tee "$STATE/pytest.log" || pytest_status=$?
+    # pytest-odoo starts no HTTP server: the HttpCase tours (left out by conftest.py)
+    # run in Odoo's own runner, on the same database, whatever pytest's outcome
+    say "Running the browser tours (headless Chromium)"
+    odoo_bin -d "$TEST_DB" --test-enable --test-tags "$TOUR_TAGS" --stop-after-init --log-level=info \
+        --http-port=$((HTTP_PORT + 200)) --gevent-port=$((HTTP_PORT + 203)) > "$STATE/tours.log" 2>&1 \
+        || tours_status=$?
+    grep -E "odoo\.tests\.result|: skipped |(ERROR|CRITICAL) " "$STATE/tours.log" || true
+    say "Full log of the tours: $STATE/tours.log"
+
+    # one closing line per part
+    pytest_summary "$STATE/pytest.log"
+    tours_summary "$STATE/tours.log" || tours_status=1
+    [ "$pytest_status" -eq 0 ] && [ "$tours_status" -eq 0 ]
 }
 
 cmd_test_odoo() {

@@ -23,3 +23,4 @@ from . import test_concurrent_fill
 from . import test_receiving
 from . import test_delivery_shipping
 from . import test_close_remaining
+from . import test_tours
