@@ -6,6 +6,7 @@
 #   scripts/backops.sh test     set up, fresh test database, pytest-odoo then the browser tours, drop it
 #   scripts/backops.sh bench    set up, run every benchmark under bench/
 #   scripts/backops.sh test-odoo  Odoo's own purchase/sale suites with the addon installed
+#   scripts/backops.sh screenshots  fresh demo database, Odoo on a spare port, docs/*.png
 #   scripts/backops.sh odoo ... run odoo-bin with the project's configuration
 #
 # Environment:
@@ -17,6 +18,9 @@
 #   BACKOPS_DEMO_DB / BACKOPS_TEST_DB / BACKOPS_BENCH_DB   database names
 #   BACKOPS_HTTP_PORT   port of `run` (default 8069); `test` runs the tours on it + 200
 #   BACKOPS_TOUR_TAGS   which tours `test` runs (default backops_tour/backops_procurement)
+#   BACKOPS_SCREENSHOT_DB / BACKOPS_SCREENSHOT_PORT   database and port of `screenshots`
+#                   (default backops_screenshots, BACKOPS_HTTP_PORT + 300)
+#   CHROMIUM        the browser `screenshots` drives (default: the tours' one, from PATH)
 #   PGHOST, PGPORT, PGUSER, PGPASSWORD   where PostgreSQL is (libpq defaults otherwise)
 set -euo pipefail
 
@@ -35,6 +39,10 @@ BENCH_DB=${BACKOPS_BENCH_DB:-backops_bench}
 HTTP_PORT=${BACKOPS_HTTP_PORT:-8069}
 # the HttpCase tests of tests/test_tours.py (Odoo's --test-tags syntax)
 TOUR_TAGS=${BACKOPS_TOUR_TAGS:-backops_tour/$ADDON}
+SHOT_DB=${BACKOPS_SCREENSHOT_DB:-backops_screenshots}
+SHOT_PORT=${BACKOPS_SCREENSHOT_PORT:-$((HTTP_PORT + 300))}
+# Playwright needs greenlet >= 3.1, Odoo 18.0 pins greenlet 2.0.2 (gevent): its own venv
+SHOT_VENV=$STATE/screenshots-venv
 
 # Debian packages the set-up needs: headers to build psycopg2 and python-ldap,
 # the PostgreSQL client, wkhtmltopdf for PDF reports, a compiler, and Chromium,
@@ -42,6 +50,8 @@ TOUR_TAGS=${BACKOPS_TOUR_TAGS:-backops_tour/$ADDON}
 DEB_PACKAGES=(build-essential libpq-dev libldap2-dev libsasl2-dev postgresql-client wkhtmltopdf curl chromium)
 # Odoo's test helpers look for these browsers in PATH (odoo/tests/common.py)
 BROWSERS=(google-chrome chromium chromium-browser google-chrome-stable)
+# and `screenshots` needs pdftoppm for the RFQ PDF
+SHOT_DEB_PACKAGES=(poppler-utils)
 
 say() { printf '\033[1m==> %s\033[0m\n' "$*"; }
 die() { printf 'error: %s\n' "$*" >&2; exit 1; }
@@ -49,22 +59,29 @@ die() { printf 'error: %s\n' "$*" >&2; exit 1; }
 # --------------------------------------------------------------------------
 # System packages
 # --------------------------------------------------------------------------
+is_debian() { [ -r /etc/debian_version ] && command -v dpkg-query >/dev/null; }
+
+deb_packages() {
+    # install the Debian packages named that are missing
+    local missing=() pkg
+    for pkg in "$@"; do
+        dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q 'install ok installed' \
+            || missing+=("$pkg")
+    done
+    [ ${#missing[@]} -eq 0 ] && return 0
+    if [ "$(id -u)" -eq 0 ]; then
+        say "Installing system packages: ${missing[*]}"
+        export DEBIAN_FRONTEND=noninteractive
+        apt-get update -qq
+        apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+    else
+        die "missing system packages; run: sudo apt-get install -y ${missing[*]}"
+    fi
+}
+
 system_packages() {
-    if [ -r /etc/debian_version ] && command -v dpkg-query >/dev/null; then
-        local missing=() pkg
-        for pkg in "${DEB_PACKAGES[@]}"; do
-            dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q 'install ok installed' \
-                || missing+=("$pkg")
-        done
-        [ ${#missing[@]} -eq 0 ] && return 0
-        if [ "$(id -u)" -eq 0 ]; then
-            say "Installing system packages: ${missing[*]}"
-            export DEBIAN_FRONTEND=noninteractive
-            apt-get update -qq
-            apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
-        else
-            die "missing system packages; run: sudo apt-get install -y ${missing[*]}"
-        fi
+    if is_debian; then
+        deb_packages "${DEB_PACKAGES[@]}"
     else
         local missing=()
         command -v pg_config >/dev/null || missing+=("PostgreSQL client and headers (pg_config)")
@@ -79,13 +96,19 @@ system_packages() {
     fi
 }
 
-has_browser() {
-    local bin
+has_browser() { [ -n "$(browser_path)" ]; }
+
+# the browser Odoo's tours use (the first of BROWSERS in PATH, or the macOS app)
+browser_path() {
+    local bin app
     for bin in "${BROWSERS[@]}"; do
-        command -v "$bin" >/dev/null && return 0
+        command -v "$bin" && return 0
     done
-    # where Odoo looks on macOS
-    [ -d "/Applications/Google Chrome.app" ] || [ -d "/Applications/Chromium.app" ]
+    for app in "/Applications/Google Chrome.app/Contents/MacOS/Google Chrome" \
+               "/Applications/Chromium.app/Contents/MacOS/Chromium"; do
+        [ -x "$app" ] && { echo "$app"; return 0; }
+    done
+    return 0
 }
 
 # --------------------------------------------------------------------------
@@ -123,7 +146,9 @@ python_env() {
         "$PYTHON" -m venv "$VENV"
     fi
     local stamp want
-    want=$(cat "$ODOO_SRC/requirements.txt" "$ROOT"/requirements/*.txt | sha256sum | cut -c1-16)
+    # not requirements/screenshots.txt: that one has a venv of its own (screenshot_tools)
+    want=$(cat "$ODOO_SRC/requirements.txt" "$ROOT/requirements/build-constraints.txt" \
+        "$ROOT/requirements/dev.txt" | sha256sum | cut -c1-16)
     stamp=$VENV/.backops-$want
     if [ -f "$stamp" ] && "$VENV/bin/python" -c 'import odoo, pytest_odoo' 2>/dev/null; then
         return 0
@@ -139,6 +164,28 @@ python_env() {
     "${pip[@]}" install -q --no-deps --config-settings editable_mode=compat -e "$ODOO_SRC"
     "${pip[@]}" install -q -r "$ROOT/requirements/dev.txt"
     rm -f "$VENV"/.backops-*
+    touch "$stamp"
+}
+
+# --------------------------------------------------------------------------
+# Screenshots: the system's Chromium, pdftoppm, Playwright in a venv of its own
+# --------------------------------------------------------------------------
+screenshot_tools() {
+    is_debian && deb_packages "${SHOT_DEB_PACKAGES[@]}"
+    CHROMIUM=${CHROMIUM:-$(browser_path)}
+    [ -n "$CHROMIUM" ] && [ -x "$CHROMIUM" ] || die "no Chromium or Chrome found; install one or set CHROMIUM"
+    command -v pdftoppm >/dev/null || die "pdftoppm not found; install poppler (poppler-utils)"
+    local want stamp
+    want=$(sha256sum < "$ROOT/requirements/screenshots.txt" | cut -c1-16)
+    stamp=$SHOT_VENV/.backops-$want
+    [ -f "$stamp" ] && return 0
+    if [ ! -x "$SHOT_VENV/bin/python" ]; then
+        say "Creating virtualenv $SHOT_VENV"
+        "$PYTHON" -m venv "$SHOT_VENV"
+    fi
+    say "Installing Playwright into $SHOT_VENV (it drives $CHROMIUM; no browser is downloaded)"
+    "$SHOT_VENV/bin/python" -m pip install -q --disable-pip-version-check -r "$ROOT/requirements/screenshots.txt"
+    rm -f "$SHOT_VENV"/.backops-*
     touch "$stamp"
 }
 
@@ -202,7 +249,8 @@ cmd_run() {
         say "Creating database $DEMO_DB with $ADDON and its demo data (a minute or two)"
         odoo_bin -d "$DEMO_DB" -i "$ADDON" --stop-after-init --log-level=warn
     fi
-    say "BackOps Procurement: http://127.0.0.1:$HTTP_PORT/odoo  (login: admin, password: admin)"
+    say "BackOps Procurement: http://127.0.0.1:$HTTP_PORT/odoo"
+    say "Logins (user/password): admin/admin, approver/approver (production manager), buyer/buyer"
     exec "$VENV/bin/python" "$ODOO_SRC/odoo-bin" -c "$CONF" -d "$DEMO_DB" --db-filter="^$DEMO_DB\$"
 }
 
@@ -236,6 +284,26 @@ tours_summary() {
         return 1
     fi
     [ $(( failed + errors )) -eq 0 ]
+}
+
+cmd_screenshots() {
+    # the README's screenshots, from a fresh demo database: the script changes what
+    # it walks through (RFQs, an approval, a fill), so never the `run` database
+    setup
+    screenshot_tools
+    drop_db "$SHOT_DB"
+    say "Creating database $SHOT_DB with $ADDON and its demo data (a minute or two)"
+    odoo_bin -d "$SHOT_DB" -i "$ADDON" --stop-after-init --log-level=warn
+    say "Starting Odoo on 127.0.0.1:$SHOT_PORT (log: $STATE/screenshots-odoo.log)"
+    "$VENV/bin/python" "$ODOO_SRC/odoo-bin" -c "$CONF" -d "$SHOT_DB" --db-filter="^$SHOT_DB\$" \
+        --http-port="$SHOT_PORT" --gevent-port=$((SHOT_PORT + 3)) --max-cron-threads=0 \
+        --log-level=warn --logfile="$STATE/screenshots-odoo.log" &
+    local pid=$!
+    # shellcheck disable=SC2064
+    trap "kill $pid 2>/dev/null || true; wait $pid 2>/dev/null || true; drop_db '$SHOT_DB' || true" EXIT
+    say "Taking screenshots into docs/"
+    "$SHOT_VENV/bin/python" "$ROOT/scripts/screenshots.py" --url "http://127.0.0.1:$SHOT_PORT" \
+        --out "$ROOT/docs" --chromium "$CHROMIUM" "$@"
 }
 
 cmd_test() {
@@ -301,6 +369,7 @@ case "${1:-}" in
     test) shift; cmd_test "$@" ;;
     bench) shift; cmd_bench "$@" ;;
     test-odoo) shift; cmd_test_odoo "$@" ;;
+    screenshots) shift; cmd_screenshots "$@" ;;
     odoo) shift; setup >/dev/null; odoo_bin "$@" ;;
     *) sed -n '2,9p' "$0" | sed 's/^# \{0,1\}//'; exit 2 ;;
 esac
