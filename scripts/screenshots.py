@@ -4,8 +4,9 @@ Run by `make screenshots` (scripts/backops.sh screenshots), which creates a fres
 database, starts Odoo on it and calls this script with its URL. Chromium is the
 system's (Debian's `chromium`, as for the tours), driven by Playwright; no browser
 is downloaded. The script walks the README's "First ten minutes" as admin (and as
-the demo approver for To Approve), so some steps change the database: it creates the
-RFQs of To Order, approves the waiting purchase and runs the saved Fill Backorders.
+the demo approver for To Approve), so it changes the database as a newcomer would: it
+creates the RFQs of To Order, approves the waiting purchase, receives the LED wall
+panels and runs the saved Fill Backorders.
 
     python scripts/screenshots.py --url http://127.0.0.1:8369 --out docs
 """
@@ -160,8 +161,7 @@ def take(url, out, chromium):
         admin.expand_groups()
         admin.shoot(out, "needs.png")
 
-        # 3. To Order, every row selected, and the Create RFQs pop-up (one RFQ per vendor;
-        #    discarded: the editor below shows what is still to order)
+        # 3. To Order, every row selected, and Create RFQs: one RFQ per vendor
         admin.open("/odoo/action-backops_procurement.action_procurement_to_order", procurement)
         page.locator(".o_list_view thead .o_list_record_selector input").check()
         admin.settle()
@@ -170,12 +170,16 @@ def take(url, out, chromium):
         page.wait_for_selector(".modal .o_form_view")
         admin.settle()
         admin.shoot(out, "create-rfqs.png")
-        page.locator(".modal-footer button:has-text('Discard')").click()
+        page.locator(".modal-footer button[name=action_create_rfqs]").click()
         page.wait_for_selector(".modal", state="detached")
+        admin.settle()
 
-        # 4. The Line Item Editor on a new FairwayFleet RFQ, every need and product shown,
-        #    the 8 golf carts still to order added: Short now, On Order after saving
-        rfq = admin.call("purchase.order", "create", {"partner_id": admin.ref("partner_fairway_fleet")})
+        # 4. The Line Item Editor on the FairwayFleet RFQ just made, every need and
+        #    product shown; 5 of its 8 golf carts: On Order now, Short after saving
+        rfq = admin.call(
+            "purchase.order", "search", [("partner_id", "=", admin.ref("partner_fairway_fleet")), ("state", "=", "draft")],
+            order="id desc", limit=1,
+        )[0]
         admin.open(f"/odoo/action-purchase.purchase_rfq/{rfq}", purchase)
         page.locator(".o_form_statusbar button[name=action_open_line_item_editor]").click()
         page.wait_for_selector(".modal .o_form_view")
@@ -184,7 +188,9 @@ def take(url, out, chromium):
             page.locator(f".modal .o_field_widget[name={toggle}] input").check()
             admin.settle()
         cart = page.locator(".modal .o_data_row", has_text="Golf Cart")
-        cart.locator(".o_field_widget[name=selected] input").check()
+        cart.locator("td[name=quantity]").click()
+        cart.locator(".o_field_widget[name=quantity] input").fill("5")
+        page.locator(".modal .modal-title").click()  # leaves the cell: the row's statuses follow
         admin.settle()
         admin.shoot(out, "line-item-editor.png")
         page.locator(".modal-footer button:has-text('Discard')").click()
@@ -203,9 +209,14 @@ def take(url, out, chromium):
         approver.call("backops.approval.request", "action_approve", requests)
         approver.context.close()
 
-        # 7. Receiving: the approved LED wall panels and the drapes on order
+        # 7. Receiving: the approved LED wall panels and the drapes on order; the
+        #    panels arrive (Receive Full) and are reserved on the expo's backorder
         admin.open("/odoo/action-backops_procurement.action_procurement_receiving", procurement)
         admin.shoot(out, "receiving.png")
+        panels = admin.call(
+            "purchase.order.line", "search", [("order_id", "=", admin.ref("po_led_wall_panels"))]
+        )
+        admin.call("purchase.order.line", "action_backops_receive_full", panels)
 
         # 8. Delivery & Shipping, Ready to Deliver/Ship, grouped by delivery address
         admin.open("/odoo/action-backops_procurement.action_delivery_ready", procurement)
