@@ -371,5 +371,5 @@ case "${1:-}" in
     test-odoo) shift; cmd_test_odoo "$@" ;;
     screenshots) shift; cmd_screenshots "$@" ;;
     odoo) shift; setup >/dev/null; odoo_bin "$@" ;;
-    *) sed -n '2,9p' "$0" | sed 's/^# \{0,1\}//'; exit 2 ;;
+    *) sed -n '2,10p' "$0" | sed 's/^# \{0,1\}//'; exit 2 ;;
 esac
