@@ -1,5 +1,5 @@
 # BackOps Procurement — see README.md
-.PHONY: run test bench setup test-odoo
+.PHONY: run test bench setup test-odoo lint format
 
 run:    ## set up, create or reuse the demo database, start Odoo on 127.0.0.1:8069
 	@bash scripts/backops.sh run
@@ -15,3 +15,9 @@ setup:  ## install what is missing, nothing else
 
 test-odoo:  ## Odoo's own purchase/sale suites with the addon installed (about 8 minutes)
 	@bash scripts/backops.sh test-odoo
+
+lint:   ## ruff, pylint-odoo, prettier (XML)
+	@bash scripts/backops.sh lint
+
+format: ## rewrite the files as `make lint` wants them (ruff --fix, ruff format, prettier)
+	@bash scripts/backops.sh format

@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
-# BackOps Procurement development helper: set-up, demo server, tests, benchmarks.
+# BackOps Procurement development helper: set-up, demo server, tests, benchmarks, lint.
 #
 #   scripts/backops.sh setup    install what is missing (system packages, Odoo, venv)
 #   scripts/backops.sh run      set up, create or reuse the demo database, start Odoo
 #   scripts/backops.sh test     set up, fresh test database, pytest-odoo then the browser tours, drop it
 #   scripts/backops.sh bench    set up, run every benchmark under bench/
 #   scripts/backops.sh test-odoo  Odoo's own purchase/sale suites with the addon installed
+#   scripts/backops.sh lint     ruff, pylint-odoo, prettier
+#   scripts/backops.sh format   rewrite the files as lint wants them (ruff --fix, ruff format, prettier)
 #   scripts/backops.sh odoo ... run odoo-bin with the project's configuration
 #
 # Environment:
@@ -40,6 +42,8 @@ TOUR_TAGS=${BACKOPS_TOUR_TAGS:-backops_tour/$ADDON}
 # the PostgreSQL client, wkhtmltopdf for PDF reports, a compiler, and Chromium,
 # which Odoo drives headless for the browser tours of `test`.
 DEB_PACKAGES=(build-essential libpq-dev libldap2-dev libsasl2-dev postgresql-client wkhtmltopdf curl chromium)
+# what `lint` needs on top: Node.js for prettier (package.json), when there is no npm
+LINT_DEB_PACKAGES=(nodejs npm)
 # Odoo's test helpers look for these browsers in PATH (odoo/tests/common.py)
 BROWSERS=(google-chrome chromium chromium-browser google-chrome-stable)
 
@@ -52,7 +56,7 @@ die() { printf 'error: %s\n' "$*" >&2; exit 1; }
 system_packages() {
     if [ -r /etc/debian_version ] && command -v dpkg-query >/dev/null; then
         local missing=() pkg
-        for pkg in "${DEB_PACKAGES[@]}"; do
+        for pkg in "$@"; do
             dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q 'install ok installed' \
                 || missing+=("$pkg")
         done
@@ -123,7 +127,8 @@ python_env() {
         "$PYTHON" -m venv "$VENV"
     fi
     local stamp want
-    want=$(cat "$ODOO_SRC/requirements.txt" "$ROOT"/requirements/*.txt | sha256sum | cut -c1-16)
+    # the files installed below (lint.txt is `lint`'s, see lint_tools)
+    want=$(cat "$ODOO_SRC/requirements.txt" "$ROOT"/requirements/{build-constraints,dev}.txt | sha256sum | cut -c1-16)
     stamp=$VENV/.backops-$want
     if [ -f "$stamp" ] && "$VENV/bin/python" -c 'import odoo, pytest_odoo' 2>/dev/null; then
         return 0
@@ -182,7 +187,7 @@ odoo_bin() {
 }
 
 setup() {
-    system_packages
+    system_packages "${DEB_PACKAGES[@]}"
     odoo_source
     python_env
     write_config
@@ -295,12 +300,86 @@ cmd_bench() {
     return $status
 }
 
+# --------------------------------------------------------------------------
+# Lint and packaging
+# --------------------------------------------------------------------------
+# the pinned linters (requirements/lint.txt) into the virtualenv and prettier
+# (package-lock.json) into node_modules, each again only when its file changed
+lint_tools() {
+    local want stamp
+    want=$(sha256sum "$ROOT/requirements/lint.txt" | cut -c1-16)
+    stamp=$VENV/.lint-$want
+    if [ ! -f "$stamp" ] || [ ! -x "$VENV/bin/ruff" ] || [ ! -x "$VENV/bin/pylint" ]; then
+        say "Installing the linters (requirements/lint.txt) into $VENV"
+        "$VENV/bin/python" -m pip install -q --disable-pip-version-check -r "$ROOT/requirements/lint.txt"
+        rm -f "$VENV"/.lint-*
+        touch "$stamp"
+    fi
+    command -v npm >/dev/null || system_packages "${LINT_DEB_PACKAGES[@]}"
+    command -v npm >/dev/null || die "npm not found: install Node.js 18 or later (prettier runs on it)"
+    want=$(sha256sum "$ROOT/package-lock.json" | cut -c1-16)
+    stamp=$ROOT/node_modules/.backops-$want
+    if [ ! -f "$stamp" ]; then
+        say "Installing prettier (package-lock.json) into node_modules"
+        (cd "$ROOT" && npm ci --no-audit --no-fund --loglevel=error)
+        touch "$stamp"
+    fi
+}
+
+prettier() { (cd "$ROOT" && node_modules/.bin/prettier "$@"); }
+
+cmd_lint() {
+    setup
+    lint_tools
+    cd "$ROOT"
+    local tmp started=$SECONDS results=() status=0 out n
+    tmp=$(mktemp -d)
+    # shellcheck disable=SC2064
+    trap "rm -rf '$tmp'" EXIT
+    # each part: its output, then one closing line in the summary
+    result() { results+=("$1"); [ "$2" -eq 0 ] || status=1; }
+
+    say "ruff check"
+    out=0; "$VENV/bin/ruff" check --output-format=concise . || out=$?
+    result "ruff check: $([ $out -eq 0 ] && echo ok || echo "failed (scripts/backops.sh format fixes some)")" $out
+
+    say "ruff format --check"
+    out=0; "$VENV/bin/ruff" format --check . || out=$?
+    result "ruff format: $([ $out -eq 0 ] && echo ok || echo "failed (run scripts/backops.sh format)")" $out
+
+    say "pylint-odoo (.pylintrc, Odoo 18.0)"
+    out=0; "$VENV/bin/pylint" --rcfile=.pylintrc --valid-odoo-versions=18.0 --output-format=text "$ADDON" \
+        > "$tmp/pylint.log" 2>&1 || out=$?
+    cat "$tmp/pylint.log"
+    n=$(grep -cE '^[^ ]+:[0-9]+: \[' "$tmp/pylint.log" || true)
+    result "pylint: $([ $out -eq 0 ] && echo ok || echo "failed ($n messages)")" $out
+
+    say "prettier --check (XML)"
+    out=0; prettier --check "$ADDON/**/*.xml" || out=$?
+    result "prettier: $([ $out -eq 0 ] && echo ok || echo "failed (run scripts/backops.sh format)")" $out
+
+    say "Lint done in $((SECONDS - started))s"
+    printf '%s\n' "${results[@]}"
+    return $status
+}
+
+# rewrite the files as `lint` wants them; what is left is fixed by hand
+cmd_format() {
+    lint_tools
+    cd "$ROOT"
+    "$VENV/bin/ruff" check --fix --exit-zero --quiet .
+    "$VENV/bin/ruff" format .
+    prettier --write --log-level=warn "$ADDON/**/*.xml"
+}
+
 case "${1:-}" in
     setup) setup ;;
     run) shift; cmd_run "$@" ;;
     test) shift; cmd_test "$@" ;;
     bench) shift; cmd_bench "$@" ;;
     test-odoo) shift; cmd_test_odoo "$@" ;;
+    lint) cmd_lint ;;
+    format) cmd_format ;;
     odoo) shift; setup >/dev/null; odoo_bin "$@" ;;
-    *) sed -n '2,9p' "$0" | sed 's/^# \{0,1\}//'; exit 2 ;;
+    *) sed -n '2,11p' "$0" | sed 's/^# \{0,1\}//'; exit 2 ;;
 esac
