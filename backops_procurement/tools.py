@@ -21,7 +21,12 @@ def check_quantity(env, value, label, allow_zero=True):
         raise ValidationError(env._("%(what)s: the quantity must be a number, not %(value)s.", what=label, value=value))
     if abs(value) > MAX_QUANTITY:
         raise ValidationError(
-            env._("%(what)s: %(value)g is beyond any real quantity (at most %(max)g).", what=label, value=value, max=MAX_QUANTITY)
+            env._(
+                "%(what)s: %(value)g is beyond any real quantity (at most %(max)g).",
+                what=label,
+                value=value,
+                max=MAX_QUANTITY,
+            )
         )
     if value < 0 or (not allow_zero and value == 0):
         raise ValidationError(

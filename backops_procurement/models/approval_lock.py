@@ -36,8 +36,9 @@ class ApprovalLock(models.Model):
         if not keys:
             return
         companies, partners = zip(*keys)
-        self.env.cr.execute(SQL(
-            """
+        self.env.cr.execute(
+            SQL(
+                """
             INSERT INTO backops_approval_lock (company_id, partner_id, version, create_uid, create_date, write_uid, write_date)
             SELECT company_id, partner_id, 1, %(uid)s, now() at time zone 'UTC', %(uid)s, now() at time zone 'UTC'
               FROM unnest(%(companies)s::int[], %(partners)s::int[]) AS key(company_id, partner_id)
@@ -45,7 +46,8 @@ class ApprovalLock(models.Model):
                SET version = backops_approval_lock.version + 1,
                    write_uid = EXCLUDED.write_uid, write_date = EXCLUDED.write_date
             """,
-            uid=self.env.uid,
-            companies=list(companies),
-            partners=list(partners),
-        ))
+                uid=self.env.uid,
+                companies=list(companies),
+                partners=list(partners),
+            )
+        )

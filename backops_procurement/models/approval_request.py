@@ -23,9 +23,7 @@ class ApprovalRequest(models.Model):
         "purchase.order", string="Purchase Order", required=True, index=True, ondelete="cascade", readonly=True
     )
     company_id = fields.Many2one(related="purchase_order_id.company_id", store=True, index=True)
-    tier_id = fields.Many2one(
-        "backops.approval.tier", string="Tier", required=True, readonly=True, ondelete="restrict"
-    )
+    tier_id = fields.Many2one("backops.approval.tier", string="Tier", required=True, readonly=True, ondelete="restrict")
     sequence = fields.Integer(readonly=True)
     state = fields.Selection(REQUEST_STATES, default="pending", required=True, index=True, readonly=True)
     is_next = fields.Boolean(
@@ -56,9 +54,7 @@ class ApprovalRequest(models.Model):
         "window, counted with this one so that splitting a purchase does not dodge approval.",
     )
     partner_id = fields.Many2one(related="purchase_order_id.partner_id", string="Vendor")
-    sale_order_ids = fields.Many2many(
-        "sale.order", string="Sale Orders Served", compute="_compute_sale_order_ids"
-    )
+    sale_order_ids = fields.Many2many("sale.order", string="Sale Orders Served", compute="_compute_sale_order_ids")
     requested_by_id = fields.Many2one("res.users", string="Asked By", readonly=True)
     buyer_id = fields.Many2one(
         "res.users", string="Buyer", readonly=True, help="The order's buyer when it was asked: never its approver."
@@ -77,12 +73,8 @@ class ApprovalRequest(models.Model):
     @api.depends("state", "sequence", "purchase_order_id.backops_approval_request_ids.state")
     def _compute_is_next(self):
         for request in self:
-            pending = request.purchase_order_id.backops_approval_request_ids.filtered(
-                lambda r: r.state == "pending"
-            )
-            request.is_next = request.state == "pending" and request == pending.sorted(
-                lambda r: (r.sequence, r.id)
-            )[:1]
+            pending = request.purchase_order_id.backops_approval_request_ids.filtered(lambda r: r.state == "pending")
+            request.is_next = request.state == "pending" and request == pending.sorted(lambda r: (r.sequence, r.id))[:1]
 
     def _compute_sale_order_ids(self):
         for request in self:
@@ -100,9 +92,12 @@ class ApprovalRequest(models.Model):
             raise NotImplementedError(_("Unsupported search on 'Waiting for Me'."))
         user = self.env.user
         # the tiers ``backops.approval.tier._is_approver`` lets the user approve (few)
-        tiers = self.env["backops.approval.tier"].with_context(active_test=False).search(
-            [("group_id", "in", user.groups_id.ids)]
-        ).filtered(lambda tier: tier._is_approver(user))
+        tiers = (
+            self.env["backops.approval.tier"]
+            .with_context(active_test=False)
+            .search([("group_id", "in", user.groups_id.ids)])
+            .filtered(lambda tier: tier._is_approver(user))
+        )
         domain = [
             ("is_next", "=", True),
             ("state", "=", "pending"),
@@ -110,9 +105,12 @@ class ApprovalRequest(models.Model):
             "|",
             ("company_id.backops_approval_allow_self", "=", True),
             # not a requester of the order (purchase.order._backops_requesters)
-            "&", "&",
+            "&",
+            "&",
             ("purchase_order_id.create_uid", "!=", user.id),
-            "|", ("purchase_order_id.user_id", "=", False), ("purchase_order_id.user_id", "!=", user.id),
+            "|",
+            ("purchase_order_id.user_id", "=", False),
+            ("purchase_order_id.user_id", "!=", user.id),
             (
                 "purchase_order_id.backops_approval_request_ids",
                 "not any",

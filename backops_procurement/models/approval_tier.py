@@ -25,8 +25,7 @@ class ApprovalTier(models.Model):
         required=True,
         currency_field="currency_id",
         tracking=True,
-        help="Orders of this amount or more, in the company's currency at the order "
-        "date, need this tier's approval.",
+        help="Orders of this amount or more, in the company's currency at the order date, need this tier's approval.",
     )
     group_id = fields.Many2one(
         "res.groups",

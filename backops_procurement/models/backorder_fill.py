@@ -182,8 +182,11 @@ class BackorderFill(models.Model):
         self._check_runnable()
         if self.state == "done":
             raise UserError(
-                _("%(fill)s ran on %(date)s: reset it to preview again (its results are then cleared).",
-                  fill=self.name, date=self.run_date)
+                _(
+                    "%(fill)s ran on %(date)s: reset it to preview again (its results are then cleared).",
+                    fill=self.name,
+                    date=self.run_date,
+                )
             )
         Service = self.env["backops.backorder.fill.service"]
         plan = Service._plan(self._candidate_moves(), self.mode, self.priority)
@@ -227,7 +230,7 @@ class BackorderFill(models.Model):
         emails = {}
         done_count = 0
         for start in range(0, len(plan), batch_size):
-            batch = plan[start:start + batch_size]
+            batch = plan[start : start + batch_size]
             batch_results, batch_emails = self._run_batch(batch, ship_date)
             results += batch_results
             emails.update(batch_emails)
@@ -324,8 +327,21 @@ class BackorderFill(models.Model):
         return [
             (
                 _("Orders"),
-                [_("Sale Order"), _("Customer"), _("Delivery"), _("Shipped On"), _("Product"), _("Needed"), _("Available"),
-                 _("Shipped"), _("Remaining"), _("Unit"), _("Outcome"), _("Reason"), _("Email")],
+                [
+                    _("Sale Order"),
+                    _("Customer"),
+                    _("Delivery"),
+                    _("Shipped On"),
+                    _("Product"),
+                    _("Needed"),
+                    _("Available"),
+                    _("Shipped"),
+                    _("Remaining"),
+                    _("Unit"),
+                    _("Outcome"),
+                    _("Reason"),
+                    _("Email"),
+                ],
                 order_rows,
             ),
             (

@@ -22,9 +22,7 @@ class BackorderFillLine(models.Model):
     needed_qty = fields.Float(string="Needed", digits="Product Unit of Measure", readonly=True)
     available_qty = fields.Float(string="Available", digits="Product Unit of Measure", readonly=True)
     fill_qty = fields.Float(string="Ships", digits="Product Unit of Measure", readonly=True)
-    remaining_qty = fields.Float(
-        string="Remains", digits="Product Unit of Measure", compute="_compute_remaining_qty"
-    )
+    remaining_qty = fields.Float(string="Remains", digits="Product Unit of Measure", compute="_compute_remaining_qty")
     outcome = fields.Selection(OUTCOMES, readonly=True)
     reason = fields.Char(readonly=True)
     email = fields.Selection(

@@ -323,9 +323,16 @@ class BackorderFillService(models.AbstractModel):
         storable = moves.filtered(lambda m: m.product_id.is_storable)
         if storable:
             # sudo: the lock covers every quant the reservation may take, whoever may read it
-            query = self.env["stock.quant"].sudo()._search(
-                [("product_id", "in", storable.product_id.ids), ("location_id", "child_of", storable.location_id.ids)],
-                order="id",
+            query = (
+                self.env["stock.quant"]
+                .sudo()
+                ._search(
+                    [
+                        ("product_id", "in", storable.product_id.ids),
+                        ("location_id", "child_of", storable.location_id.ids),
+                    ],
+                    order="id",
+                )
             )
             self.env.cr.execute(SQL("%s FOR NO KEY UPDATE", query.select()))
         for model in ("stock.quant", "stock.move.line", "stock.move", "stock.picking"):
@@ -387,7 +394,9 @@ class BackorderFillService(models.AbstractModel):
                     notes.append(
                         _(
                             "%(product)s: %(planned)s planned, %(shipped)s still in stock",
-                            product=move.product_id.display_name, planned=planned.get(move, 0.0), shipped=shipped,
+                            product=move.product_id.display_name,
+                            planned=planned.get(move, 0.0),
+                            shipped=shipped,
                         )
                     )
                 rows.append(row._replace(fill=shipped))

@@ -13,8 +13,8 @@ keep what Odoo gives them.
 
 from odoo import _, api, models, tools
 from odoo.exceptions import AccessError
-from odoo.osv import expression
 from odoo.models import fix_import_export_id_paths
+from odoo.osv import expression
 from odoo.tools.safe_eval import safe_eval
 
 PROCUREMENT_GROUPS = ("backops_procurement.group_procurement_user", "backops_procurement.group_procurement_manager")
@@ -50,18 +50,22 @@ class ProcurementReadMixin(models.AbstractModel):
         if not groups & procurement_groups:
             return False
         other_groups = groups - procurement_groups
-        accesses = self.env["ir.model.access"].sudo().search(
-            [("model_id.model", "=", self._name), ("perm_read", "=", True)]
+        accesses = (
+            self.env["ir.model.access"].sudo().search([("model_id.model", "=", self._name), ("perm_read", "=", True)])
         )
         if not any(not access.group_id or access.group_id in other_groups for access in accesses):
             return "buyer"
-        rules = self.env["ir.rule"].sudo().search(
-            [
-                ("model_id.model", "=", self._name),
-                ("perm_read", "=", True),
-                ("global", "=", False),
-                ("groups", "in", other_groups.ids),
-            ]
+        rules = (
+            self.env["ir.rule"]
+            .sudo()
+            .search(
+                [
+                    ("model_id.model", "=", self._name),
+                    ("perm_read", "=", True),
+                    ("global", "=", False),
+                    ("groups", "in", other_groups.ids),
+                ]
+            )
         )
         if not rules:
             return False
@@ -105,8 +109,7 @@ class ProcurementReadMixin(models.AbstractModel):
         if forbidden:
             raise AccessError(
                 _(
-                    "Buyers read the procurement side of %(model)s, not %(fields)s. "
-                    "Reading them takes Sales rights.",
+                    "Buyers read the procurement side of %(model)s, not %(fields)s. Reading them takes Sales rights.",
                     model=self.env["ir.model"]._get(self._name).name,
                     fields=", ".join(sorted(forbidden)),
                 )
@@ -250,7 +253,9 @@ class SaleOrderLine(models.Model):
         covers (allocated, or linked by Odoo), and backordered lines (Replenish
         Backorders)."""
         return [
-            "|", "|", "|",
+            "|",
+            "|",
+            "|",
             ("procurement_status", "!=", False),
             ("procurement_allocation_ids", "!=", False),
             ("purchase_line_ids", "!=", False),
@@ -284,7 +289,14 @@ class IrAttachment(models.Model):
     def _search(self, domain, offset=0, limit=None, order=None):
         # what reading, fetching and listing attachments go through
         if not self.env.is_superuser() and (hidden := self._backops_buyer_hidden_models()):
-            domain = ["|", "|", ("res_model", "=", False), ("res_model", "not in", hidden), ("public", "=", True), *domain]
+            domain = [
+                "|",
+                "|",
+                ("res_model", "=", False),
+                ("res_model", "not in", hidden),
+                ("public", "=", True),
+                *domain,
+            ]
         return super()._search(domain, offset, limit, order)
 
     def check(self, mode, values=None):

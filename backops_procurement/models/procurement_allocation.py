@@ -1,4 +1,3 @@
-
 from odoo import _, api, fields, models
 from odoo.exceptions import UserError, ValidationError
 from odoo.tools import SQL, float_compare, float_is_zero
@@ -7,7 +6,13 @@ from ..tools import check_not_derived, check_quantity
 
 # stored values the allocation derives from its lines: never written by hand
 DERIVED_FIELDS = (
-    "company_id", "product_id", "sale_order_id", "purchase_order_id", "partner_id", "purchase_uom_qty", "received_qty"
+    "company_id",
+    "product_id",
+    "sale_order_id",
+    "purchase_order_id",
+    "partner_id",
+    "purchase_uom_qty",
+    "received_qty",
 )
 
 
@@ -50,9 +55,7 @@ class ProcurementAllocation(models.Model):
         digits="Product Unit of Measure",
         help="Quantity of the need covered by the RFQ line, in the need's unit of measure.",
     )
-    company_id = fields.Many2one(
-        related="sale_line_id.company_id", store=True, index=True, precompute=True
-    )
+    company_id = fields.Many2one(related="sale_line_id.company_id", store=True, index=True, precompute=True)
     is_automatic = fields.Boolean(
         string="Created by Odoo",
         readonly=True,
@@ -75,9 +78,7 @@ class ProcurementAllocation(models.Model):
     partner_id = fields.Many2one(
         related="purchase_line_id.order_id.partner_id", string="Vendor", store=True, index=True, precompute=True
     )
-    purchase_state = fields.Selection(
-        related="purchase_line_id.order_id.state", string="Purchase Status"
-    )
+    purchase_state = fields.Selection(related="purchase_line_id.order_id.state", string="Purchase Status")
     purchase_uom = fields.Many2one(related="purchase_line_id.product_uom", string="Purchase Unit")
     # not rounded: sums of it are compared with the purchase line's quantity
     purchase_uom_qty = fields.Float(
@@ -102,9 +103,7 @@ class ProcurementAllocation(models.Model):
             sale_uom = allocation.sale_line_id.product_uom
             purchase_uom = allocation.purchase_line_id.product_uom
             if sale_uom and purchase_uom and sale_uom.category_id == purchase_uom.category_id:
-                allocation.purchase_uom_qty = sale_uom._compute_quantity(
-                    allocation.quantity, purchase_uom, round=False
-                )
+                allocation.purchase_uom_qty = sale_uom._compute_quantity(allocation.quantity, purchase_uom, round=False)
             else:
                 allocation.purchase_uom_qty = allocation.quantity
 
@@ -152,8 +151,7 @@ class ProcurementAllocation(models.Model):
             if need_company != line_company:
                 raise ValidationError(
                     _(
-                        "%(need)s belongs to %(company)s: it can only be allocated to an RFQ "
-                        "line of %(company)s.",
+                        "%(need)s belongs to %(company)s: it can only be allocated to an RFQ line of %(company)s.",
                         need=need._procurement_label(),
                         company=need_company.name,
                     )
@@ -168,23 +166,24 @@ class ProcurementAllocation(models.Model):
         if not pairs:
             return
         self.flush_model(["sale_line_id", "purchase_line_id"])
-        self.env.cr.execute(SQL(
-            """
+        self.env.cr.execute(
+            SQL(
+                """
             SELECT sale_line_id, purchase_line_id FROM backops_procurement_allocation
              WHERE sale_line_id = ANY(%s) AND purchase_line_id = ANY(%s) AND id != ALL(%s)
             """,
-            list({need.id for need, _line in pairs}),
-            list({line.id for _need, line in pairs}),
-            list(ignore),
-        ))
+                list({need.id for need, _line in pairs}),
+                list({line.id for _need, line in pairs}),
+                list(ignore),
+            )
+        )
         taken = set(self.env.cr.fetchall())
         for need, line in pairs:
             key = (need.id, line.id)
             if key in taken:
                 raise ValidationError(
                     _(
-                        "%(need)s is already allocated to this RFQ line: change that allocation's "
-                        "quantity instead.",
+                        "%(need)s is already allocated to this RFQ line: change that allocation's quantity instead.",
                         need=need._procurement_label(),
                     )
                 )
@@ -258,8 +257,9 @@ class ProcurementAllocation(models.Model):
         self.flush_model(["sale_line_id", "purchase_line_id", "quantity"])
         self.env["purchase.order.line"].flush_model(["order_id"])
         self.env["purchase.order"].flush_model(["state"])
-        self.env.cr.execute(SQL(
-            """
+        self.env.cr.execute(
+            SQL(
+                """
             SELECT alloc.sale_line_id, SUM(alloc.quantity)
               FROM backops_procurement_allocation alloc
               JOIN purchase_order_line pol ON pol.id = alloc.purchase_line_id
@@ -267,8 +267,9 @@ class ProcurementAllocation(models.Model):
              WHERE alloc.sale_line_id = ANY(%s) AND po.state != 'cancel'
           GROUP BY alloc.sale_line_id
             """,
-            needs.ids,
-        ))
+                needs.ids,
+            )
+        )
         totals = dict(self.env.cr.fetchall())
         return {need.id: float(totals.get(need.id, 0.0)) for need in needs}
 
@@ -313,11 +314,13 @@ class ProcurementAllocation(models.Model):
         serialize: Odoo retries the request, which then sees that change."""
         for table, records in (("sale_order_line", needs), ("purchase_order_line", lines)):
             if records:
-                self.env.cr.execute(SQL(
-                    "SELECT id FROM %s WHERE id = ANY(%s) ORDER BY id FOR NO KEY UPDATE",
-                    SQL.identifier(table),
-                    sorted(records.ids),
-                ))
+                self.env.cr.execute(
+                    SQL(
+                        "SELECT id FROM %s WHERE id = ANY(%s) ORDER BY id FOR NO KEY UPDATE",
+                        SQL.identifier(table),
+                        sorted(records.ids),
+                    )
+                )
 
     # ------------------------------------------------------------------
     # CRUD: the rules on every path
@@ -381,7 +384,9 @@ class ProcurementAllocation(models.Model):
         new_need = Need.browse(vals.get("sale_line_id"))
         new_line = Line.browse(vals.get("purchase_line_id"))
         if new_need or new_line:
-            pairs = [(new_need or allocation.sale_line_id, new_line or allocation.purchase_line_id) for allocation in self]
+            pairs = [
+                (new_need or allocation.sale_line_id, new_line or allocation.purchase_line_id) for allocation in self
+            ]
             self._check_pair_companies(pairs)
             self._check_pairs_unique(pairs, ignore=self.ids)
         needs, lines = self.sale_line_id | new_need, self.purchase_line_id | new_line

@@ -31,7 +31,9 @@ class ProcurementAllocation(models.Model):
             return
         PurchaseOrder = self.env["purchase.order"]
         orders = PurchaseOrder.browse([order.id for order in plan])
-        needs = self.env["sale.order.line"].browse(list({need.id for quantities in plan.values() for need in quantities}))
+        needs = self.env["sale.order.line"].browse(
+            list({need.id for quantities in plan.values() for need in quantities})
+        )
         orders.check_access("write")
         self.check_access("create")
         self._check_plan(plan)
@@ -67,7 +69,9 @@ class ProcurementAllocation(models.Model):
                     "product_id": product_id,
                     "product_uom": items[0][0].product_id.uom_po_id.id,
                     "product_qty": self._line_quantity(
-                        0.0, items[0][0].product_id.uom_po_id, [(need, quantity, self.browse()) for need, quantity in items]
+                        0.0,
+                        items[0][0].product_id.uom_po_id,
+                        [(need, quantity, self.browse()) for need, quantity in items],
                     ),
                 }
                 for (order_id, product_id), items in new_lines.items()

@@ -115,9 +115,7 @@ class SaleOrderLine(models.Model):
         # sudo: the reference of the RFQ of an allocation the user reads, as the
         # allocation shows it (salespeople have no right on purchase orders)
         rfq_names = {allocation: allocation.purchase_order_id.sudo().name for allocation in allocations}
-        allocations = allocations.sorted(
-            lambda a: (a.partner_id.display_name or "", rfq_names[a], a.id)
-        )
+        allocations = allocations.sorted(lambda a: (a.partner_id.display_name or "", rfq_names[a], a.id))
         allocation_rows = [
             (
                 allocation.partner_id.display_name,
@@ -136,15 +134,37 @@ class SaleOrderLine(models.Model):
         return [
             (
                 _("Needs"),
-                [_("Sale Order"), _("Customer"), _("Section"), _("Product"), _("Needed"), _("Unit"),
-                 _("Status"), _("Ordered"), _("Allocated"), _("Remaining"), _("Vendor"),
-                 _("Salesperson"), _("Delivery Date")],
+                [
+                    _("Sale Order"),
+                    _("Customer"),
+                    _("Section"),
+                    _("Product"),
+                    _("Needed"),
+                    _("Unit"),
+                    _("Status"),
+                    _("Ordered"),
+                    _("Allocated"),
+                    _("Remaining"),
+                    _("Vendor"),
+                    _("Salesperson"),
+                    _("Delivery Date"),
+                ],
                 need_rows,
             ),
             (
                 _("Allocations by Vendor"),
-                [_("Vendor"), _("RFQ / PO"), _("Purchase Status"), _("Sale Order"), _("Section"),
-                 _("Product"), _("Allocated"), _("Unit"), _("In Purchase Unit"), _("Purchase Unit")],
+                [
+                    _("Vendor"),
+                    _("RFQ / PO"),
+                    _("Purchase Status"),
+                    _("Sale Order"),
+                    _("Section"),
+                    _("Product"),
+                    _("Allocated"),
+                    _("Unit"),
+                    _("In Purchase Unit"),
+                    _("Purchase Unit"),
+                ],
                 allocation_rows,
             ),
         ]

@@ -109,9 +109,7 @@ class PurchaseOrder(models.Model):
                 lines = order.order_line.filtered(
                     lambda line: not line.display_type and not line.is_downpayment and line.product_id
                 )
-                received = [
-                    (line.qty_received, line.product_qty, line.product_uom.rounding or 0.01) for line in lines
-                ]
+                received = [(line.qty_received, line.product_qty, line.product_uom.rounding or 0.01) for line in lines]
                 if received and all(
                     float_compare(done, ordered, precision_rounding=rounding) >= 0
                     for done, ordered, rounding in received
@@ -130,9 +128,7 @@ class PurchaseOrder(models.Model):
                 and order.delivery_window_end
                 and order.delivery_window_end < order.delivery_window_start
             ):
-                raise ValidationError(
-                    _("%(order)s: the delivery window ends before it starts.", order=order.name)
-                )
+                raise ValidationError(_("%(order)s: the delivery window ends before it starts.", order=order.name))
 
     def _has_backops_rfq_details(self):
         """Whether the printed RFQ/PO shows the BackOps blocks: only for orders that
@@ -258,11 +254,13 @@ class PurchaseOrder(models.Model):
         one that Odoo did not create for a sale (make-to-order, dropship)."""
         self.ensure_one()
         return self.order_line.filtered(
-            lambda line: line.product_id == product
-            and not line.display_type
-            and not line.sale_line_id
-            and not line.move_dest_ids
-            and line.product_uom == product.uom_po_id
+            lambda line: (
+                line.product_id == product
+                and not line.display_type
+                and not line.sale_line_id
+                and not line.move_dest_ids
+                and line.product_uom == product.uom_po_id
+            )
         )[:1]
 
     # ------------------------------------------------------------------

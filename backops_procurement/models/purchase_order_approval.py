@@ -13,7 +13,6 @@ class PurchaseOrder(models.Model):
 
     _inherit = "purchase.order"
 
-
     backops_approval_request_ids = fields.One2many(
         "backops.approval.request", "purchase_order_id", string="Approvals", copy=False
     )
@@ -180,12 +179,13 @@ class PurchaseOrder(models.Model):
         if never_asked:
             raise AccessError(
                 _(
-                    "%(orders)s must be approved before it is confirmed (%(tiers)s): confirm "
-                    "it to ask for approval.",
+                    "%(orders)s must be approved before it is confirmed (%(tiers)s): confirm it to ask for approval.",
                     orders=", ".join(never_asked.mapped("name")),
-                    tiers=", ".join(self.env["backops.approval.tier"].union(
-                        *(measures[order.id].missing for order in never_asked)
-                    ).mapped("name")),
+                    tiers=", ".join(
+                        self.env["backops.approval.tier"]
+                        .union(*(measures[order.id].missing for order in never_asked))
+                        .mapped("name")
+                    ),
                 )
             )
         # Odoo confirms the orders _approval_allowed lets through: those still waiting
@@ -229,9 +229,7 @@ class PurchaseOrder(models.Model):
 
     def _backops_approve_next_tier(self):
         """Approve, for the current user, the next waiting tier of each order."""
-        self._backops_decide_next_tier(
-            {"state": "approved"}, _("Approved by %(user)s", user=self.env.user.name)
-        )
+        self._backops_decide_next_tier({"state": "approved"}, _("Approved by %(user)s", user=self.env.user.name))
         self._backops_schedule_approval_activities()
 
     def _backops_decide_next_tier(self, vals, title):
@@ -263,9 +261,7 @@ class PurchaseOrder(models.Model):
             raise UserError(_("Give the reason of the rejection."))
         not_waiting = self.filtered(lambda order: order.state != "to approve")
         if not_waiting:
-            raise UserError(
-                _("%(orders)s is not waiting for approval.", orders=", ".join(not_waiting.mapped("name")))
-            )
+            raise UserError(_("%(orders)s is not waiting for approval.", orders=", ".join(not_waiting.mapped("name"))))
         user = self.env.user
         self._backops_decide_next_tier(
             {"state": "rejected", "reason": reason},
@@ -328,9 +324,11 @@ class PurchaseOrder(models.Model):
             carried = Request
             for tier in measure.missing:
                 source = voided.filtered(
-                    lambda r, order=order, tier=tier: r.tier_id == tier
-                    and order in r.related_order_ids
-                    and currency.compare_amounts(r.amount, measure.total) >= 0
+                    lambda r, order=order, tier=tier: (
+                        r.tier_id == tier
+                        and order in r.related_order_ids
+                        and currency.compare_amounts(r.amount, measure.total) >= 0
+                    )
                 ).sorted("amount")[-1:]
                 if source:
                     carried |= source
@@ -343,8 +341,11 @@ class PurchaseOrder(models.Model):
                         "state": "approved",
                         "amount": source.amount,
                         "order_amount": measure.own,
-                        "related_order_ids": [Command.set((source.related_order_ids - order).filtered(
-                            lambda o: o.state in CONFIRMED_STATES).ids)],
+                        "related_order_ids": [
+                            Command.set(
+                                (source.related_order_ids - order).filtered(lambda o: o.state in CONFIRMED_STATES).ids
+                            )
+                        ],
                         "requested_by_id": source.requested_by_id.id,
                         "buyer_id": source.buyer_id.id,
                         "requested_at": source.requested_at,
@@ -359,8 +360,11 @@ class PurchaseOrder(models.Model):
                 )
             if carried:
                 bodies[order.id] = order._backops_approval_message(
-                    _("Approval carried over from %(orders)s (%(reason)s)",
-                      orders=", ".join(carried.purchase_order_id.mapped("name")), reason=reason),
+                    _(
+                        "Approval carried over from %(orders)s (%(reason)s)",
+                        orders=", ".join(carried.purchase_order_id.mapped("name")),
+                        reason=reason,
+                    ),
                     carried.tier_id,
                     max(carried.mapped("amount")),
                 )
@@ -386,7 +390,11 @@ class PurchaseOrder(models.Model):
                     user_id=approver.id,
                     summary=_("Approve %(order)s (%(tier)s)", order=order.name, tier=request.tier_id.name),
                     note=order._backops_approval_message(
-                        _("Waiting for your approval"), request.tier_id, request.amount, request.related_order_ids, served
+                        _("Waiting for your approval"),
+                        request.tier_id,
+                        request.amount,
+                        request.related_order_ids,
+                        served,
                     ),
                 )
 

@@ -33,7 +33,9 @@ class PurchaseOrderLine(models.Model):
             quantity = 0.0
             if line.order_id.state == CLOSABLE_STATE and not line.display_type:
                 quantity = max(
-                    float_round(line.product_qty - line.qty_received, precision_rounding=line.product_uom.rounding or 0.01),
+                    float_round(
+                        line.product_qty - line.qty_received, precision_rounding=line.product_uom.rounding or 0.01
+                    ),
                     0.0,
                 )
             line.backops_qty_to_close = quantity
@@ -89,7 +91,10 @@ class PurchaseOrderLine(models.Model):
             order = line.order_id
             if line.company_id not in companies:
                 raise AccessError(
-                    _("%(order)s is not of the companies you are working in: switch to its company first.", order=order.name)
+                    _(
+                        "%(order)s is not of the companies you are working in: switch to its company first.",
+                        order=order.name,
+                    )
                 )
             if order._backops_is_locked():
                 raise UserError(

@@ -51,7 +51,11 @@ class PurchaseOrderLine(models.Model):
                 # cannot write on sale orders)
                 order.sudo().activity_schedule(
                     activity_type_id=activity_type.id,
-                    summary=_("%(po)s slips past the promised date for %(need)s", po=line.order_id.name, need=need._procurement_label()),
+                    summary=_(
+                        "%(po)s slips past the promised date for %(need)s",
+                        po=line.order_id.name,
+                        need=need._procurement_label(),
+                    ),
                     note=note,
                     user_id=(order.user_id or order.create_uid).id,
                 )

@@ -39,7 +39,9 @@ class PurchaseOrderLine(models.Model):
             quantity = 0.0
             if line._backops_is_receivable():
                 quantity = max(
-                    float_round(line.product_qty - line.qty_received, precision_rounding=line.product_uom.rounding or 0.01),
+                    float_round(
+                        line.product_qty - line.qty_received, precision_rounding=line.product_uom.rounding or 0.01
+                    ),
                     0.0,
                 )
             line.backops_qty_to_receive = quantity
@@ -199,10 +201,12 @@ class PurchaseOrderLine(models.Model):
         line's product, in the order they are due."""
         self.ensure_one()
         return self.move_ids.filtered(
-            lambda move: move.state in OPEN_STATES
-            and move.picking_id
-            and move.picking_type_id.code == "incoming"
-            and move.product_id == self.product_id
+            lambda move: (
+                move.state in OPEN_STATES
+                and move.picking_id
+                and move.picking_type_id.code == "incoming"
+                and move.product_id == self.product_id
+            )
         ).sorted(lambda move: (move.date, move.id))
 
     def _backops_plan_receipt(self, quantity):

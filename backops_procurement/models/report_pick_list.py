@@ -69,9 +69,7 @@ class ReportPickList(models.AbstractModel):
     def _backops_reserved_locations(self, lines):
         """{line: {source location: reserved quantity in the line's unit}}, read
         with one search of the move lines of the lines' ready moves."""
-        move_lines = self.env["stock.move.line"].search(
-            [("move_id", "any", lines._backops_ready_move_domain())]
-        )
+        move_lines = self.env["stock.move.line"].search([("move_id", "any", lines._backops_ready_move_domain())])
         locations = defaultdict(lambda: defaultdict(float))
         for move_line in move_lines:
             line = move_line.move_id.sale_line_id

@@ -39,9 +39,7 @@ class ResCompany(models.Model):
     # ------------------------------------------------------------------
     # Purchase approval tiers
     # ------------------------------------------------------------------
-    backops_approval_tier_ids = fields.One2many(
-        "backops.approval.tier", "company_id", string="Purchase Approval Tiers"
-    )
+    backops_approval_tier_ids = fields.One2many("backops.approval.tier", "company_id", string="Purchase Approval Tiers")
     backops_has_approval_tiers = fields.Boolean(compute="_compute_backops_has_approval_tiers")
     backops_approval_amount_base = fields.Selection(
         [("untaxed", "Untaxed Amount"), ("total", "Total (Tax Included)")],
@@ -65,9 +63,9 @@ class ResCompany(models.Model):
     def _compute_backops_has_approval_tiers(self):
         companies_with_tiers = {
             company.id
-            for [company] in self.env["backops.approval.tier"].sudo()._read_group(
-                [("company_id", "in", self.ids)], ["company_id"]
-            )
+            for [company] in self.env["backops.approval.tier"]
+            .sudo()
+            ._read_group([("company_id", "in", self.ids)], ["company_id"])
         }
         for company in self:
             company.backops_has_approval_tiers = company.id in companies_with_tiers
@@ -86,8 +84,8 @@ class ResCompany(models.Model):
         if not self:
             return
         # sudo: whoever configures the tiers may not read every waiting order
-        waiting = self.env["purchase.order"].sudo().search(
-            [("company_id", "in", self.ids), ("state", "=", "to approve")]
+        waiting = (
+            self.env["purchase.order"].sudo().search([("company_id", "in", self.ids), ("state", "=", "to approve")])
         )
         # without tiers, Odoo's own approval decides: nothing waits on them any more
         untiered = waiting.filtered(lambda order: not order.company_id.backops_has_approval_tiers)

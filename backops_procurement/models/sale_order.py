@@ -13,13 +13,9 @@ class SaleOrder(models.Model):
     _inherit = "sale.order"
 
     procurement_need_count = fields.Integer(string="Needs", compute="_compute_procurement_counts")
-    procurement_needs_order_count = fields.Integer(
-        string="Needs Order", compute="_compute_procurement_counts"
-    )
+    procurement_needs_order_count = fields.Integer(string="Needs Order", compute="_compute_procurement_counts")
     procurement_short_count = fields.Integer(string="Short", compute="_compute_procurement_counts")
-    procurement_on_order_count = fields.Integer(
-        string="On Order", compute="_compute_procurement_counts"
-    )
+    procurement_on_order_count = fields.Integer(string="On Order", compute="_compute_procurement_counts")
     procurement_excess_count = fields.Integer(string="Excess", compute="_compute_procurement_counts")
     procurement_summary = fields.Selection(
         PROCUREMENT_STATUSES,
@@ -65,9 +61,7 @@ class SaleOrder(models.Model):
         return self._backops_search_pickings(operator, value, [("backops_is_backorder", "=", True)])
 
     def _search_backops_fulfillable_backorder(self, operator, value):
-        return self._backops_search_pickings(
-            operator, value, [("backops_fulfillable", "in", ("complete", "partial"))]
-        )
+        return self._backops_search_pickings(operator, value, [("backops_fulfillable", "in", ("complete", "partial"))])
 
     def _backops_search_pickings(self, operator, value, picking_domain):
         if operator not in ("=", "!=") or not isinstance(value, bool):
@@ -114,9 +108,7 @@ class SaleOrder(models.Model):
             order.procurement_on_order_count = order_counts["on_order"]
             order.procurement_excess_count = order_counts["excess"]
             order.procurement_need_count = sum(order_counts.values())
-            order.procurement_summary = next(
-                (status for status in SUMMARY_PRIORITY if order_counts[status]), False
-            )
+            order.procurement_summary = next((status for status in SUMMARY_PRIORITY if order_counts[status]), False)
 
     def _search_procurement_summary(self, operator, value):
         if operator not in ("=", "!=", "in", "not in"):
@@ -139,9 +131,9 @@ class SaleOrder(models.Model):
 
     def _orders_with_status(self, statuses):
         """Subquery of the sale orders having a need in one of ``statuses``."""
-        return self.env["sale.order.line"].sudo()._search(
-            [("procurement_status", "in", statuses)]
-        ).subselect("order_id")
+        return (
+            self.env["sale.order.line"].sudo()._search([("procurement_status", "in", statuses)]).subselect("order_id")
+        )
 
     # ------------------------------------------------------------------
     # Purchase orders covering the needs (extends sale_purchase)
@@ -165,9 +157,11 @@ class SaleOrder(models.Model):
             ]
         )
         # Odoo already warned the orders holding lines it generated for these sales
-        warned = self.env["purchase.order.line"].search(
-            [("sale_line_id", "in", self.order_line.ids), ("state", "!=", "cancel")]
-        ).order_id
+        warned = (
+            self.env["purchase.order.line"]
+            .search([("sale_line_id", "in", self.order_line.ids), ("state", "!=", "cancel")])
+            .order_id
+        )
         sale_lines_by_purchase = defaultdict(lambda: self.env["sale.order.line"])
         for allocation in allocations:
             if allocation.purchase_order_id not in warned:

@@ -106,7 +106,10 @@ class SaleOrder(models.Model):
         not_confirmed = self.filtered(lambda order: order.state != "sale")
         if not_confirmed:
             raise UserError(
-                _("Only confirmed orders can be marked Fulfilled: %(orders)s.", orders=", ".join(not_confirmed.mapped("name")))
+                _(
+                    "Only confirmed orders can be marked Fulfilled: %(orders)s.",
+                    orders=", ".join(not_confirmed.mapped("name")),
+                )
             )
 
     # ------------------------------------------------------------------
@@ -171,7 +174,8 @@ class SaleOrder(models.Model):
                 "backops_procurement.message_fulfilment_digest",
                 {
                     "moves": [
-                        (line, labels.get(old, self.env._("New")) if old else self.env._("New"), labels[new]) for line, old, new in moves
+                        (line, labels.get(old, self.env._("New")) if old else self.env._("New"), labels[new])
+                        for line, old, new in moves
                     ],
                 },
             )

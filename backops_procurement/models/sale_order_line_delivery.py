@@ -71,7 +71,9 @@ class SaleOrderLine(models.Model):
             ("state", "=", "done"),
             ("location_dest_id.usage", "=", "customer"),
             ("location_id.usage", "!=", "supplier"),
-            "|", ("origin_returned_move_id", "=", False), ("to_refund", "=", True),
+            "|",
+            ("origin_returned_move_id", "=", False),
+            ("to_refund", "=", True),
         ]
 
     def _backops_returnable_quantities(self):
@@ -144,16 +146,19 @@ class SaleOrderLine(models.Model):
         for line, quantity in quantities.items():
             rounding = line.product_uom.rounding
             moves = ready_moves.get(line, self.env["stock.move"])
-            ready = sum(move.product_uom._compute_quantity(move.quantity, line.product_uom, round=False) for move in moves)
+            ready = sum(
+                move.product_uom._compute_quantity(move.quantity, line.product_uom, round=False) for move in moves
+            )
             if float_is_zero(ready, precision_rounding=rounding):
-                raise UserError(
-                    _("%(line)s has nothing ready to deliver or ship.", line=line._procurement_label())
-                )
+                raise UserError(_("%(line)s has nothing ready to deliver or ship.", line=line._procurement_label()))
             if float_compare(quantity, ready, precision_rounding=rounding) > 0:
                 raise UserError(
                     _(
                         "%(line)s: %(quantity)s %(uom)s to ship, but only %(ready)s are ready.",
-                        line=line._procurement_label(), quantity=quantity, ready=ready, uom=line.product_uom.name,
+                        line=line._procurement_label(),
+                        quantity=quantity,
+                        ready=ready,
+                        uom=line.product_uom.name,
                     )
                 )
             to_validate.update(line._backops_split_over_moves(quantity, moves))
@@ -213,8 +218,11 @@ class SaleOrderLine(models.Model):
                     _(
                         "%(product)s: %(quantity)s %(uom)s to return from %(picking)s, but only %(left)s are "
                         "delivered and not returned yet.",
-                        product=product.display_name, quantity=quantity, uom=product.uom_id.name,
-                        picking=move.picking_id.name, left=left,
+                        product=product.display_name,
+                        quantity=quantity,
+                        uom=product.uom_id.name,
+                        picking=move.picking_id.name,
+                        left=left,
                     )
                 )
             if not float_is_zero(quantity, precision_rounding=product.uom_id.rounding):
@@ -248,9 +256,7 @@ class SaleOrderLine(models.Model):
         for picking, picking_quantities in by_picking.items():
             wizard = ReturnPicking.create({"picking_id": picking.id})
             for return_line in wizard.product_return_moves:
-                return_line.write(
-                    {"quantity": picking_quantities.get(return_line.move_id, 0.0), "to_refund": True}
-                )
+                return_line.write({"quantity": picking_quantities.get(return_line.move_id, 0.0), "to_refund": True})
             returns |= wizard._create_return()
         return returns
 

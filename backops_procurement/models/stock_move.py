@@ -45,8 +45,10 @@ class StockMove(models.Model):
         pickings._sanity_check()
         if pickings._pre_action_done_hook() is not True:
             raise UserError(
-                _("%(pickings)s asks for more before it is validated: validate it from the transfer.",
-                  pickings=", ".join(pickings.mapped("name")))
+                _(
+                    "%(pickings)s asks for more before it is validated: validate it from the transfer.",
+                    pickings=", ".join(pickings.mapped("name")),
+                )
             )
         pickings.with_context(cancel_backorder=False)._action_done()
         failed = pickings.filtered(lambda p: p.state != "done")
@@ -61,7 +63,10 @@ class StockMove(models.Model):
         still = self._backops_open_demand(pickings | pickings.backorder_ids)
         for product, quantity in owed.items():
             shipped = done.get(product, 0.0)
-            if float_compare(still.get(product, 0.0) + shipped, quantity, precision_rounding=product.uom_id.rounding) < 0:
+            if (
+                float_compare(still.get(product, 0.0) + shipped, quantity, precision_rounding=product.uom_id.rounding)
+                < 0
+            ):
                 raise UserError(
                     _(
                         "%(pickings)s: %(product)s would no longer be owed in full once validated (a default "

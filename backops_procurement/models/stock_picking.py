@@ -24,8 +24,7 @@ class StockPicking(models.Model):
         string="Is a Backorder",
         compute="_compute_backops_is_backorder",
         search="_search_backops_is_backorder",
-        help="An open customer delivery left by a delivery that shipped partly (or "
-        "whose lines were held back).",
+        help="An open customer delivery left by a delivery that shipped partly (or whose lines were held back).",
     )
     backops_fulfillable = fields.Selection(
         FULFILLABLE,
@@ -137,7 +136,8 @@ class StockPicking(models.Model):
                 raise UserError(
                     _(
                         "%(product)s is not an open line of %(picking)s.",
-                        product=move.product_id.display_name, picking=self.name,
+                        product=move.product_id.display_name,
+                        picking=self.name,
                     )
                 )
             comparison = float_compare(quantity, move.product_uom_qty, precision_rounding=move.product_uom.rounding)
@@ -145,7 +145,9 @@ class StockPicking(models.Model):
                 raise UserError(
                     _(
                         "%(product)s: %(hold)s to hold back, but the delivery has %(demand)s %(uom)s.",
-                        product=move.product_id.display_name, hold=quantity, demand=move.product_uom_qty,
+                        product=move.product_id.display_name,
+                        hold=quantity,
+                        demand=move.product_uom_qty,
                         uom=move.product_uom.name,
                     )
                 )

@@ -20,7 +20,9 @@ class FulfilmentCommon(ProcurementCommon):
             "Bar Stool", sellers=[(cls.vendor_b, 30.0)], uom_po=cls.uom_dozen, is_storable=True
         )
         cls.stock_user = new_test_user(
-            cls.env, "backops_fulfil_stock", groups="stock.group_stock_user,sales_team.group_sale_salesman",
+            cls.env,
+            "backops_fulfil_stock",
+            groups="stock.group_stock_user,sales_team.group_sale_salesman",
             name="Warehouse Wendy",
         )
 

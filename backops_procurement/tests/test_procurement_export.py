@@ -60,9 +60,11 @@ class TestProcurementExport(ProcurementCommon):
         self.assertEqual(export.create_uid, self.buyer)
         self.assertEqual(export._get_domain(), [["id", "in", order.order_line.ids]])
         # nothing selected: the whole list
-        action = self.env["sale.order.line"].with_context(
-            active_domain=[("procurement_status", "=", "needs_order")]
-        ).action_export_procurement_xlsx()
+        action = (
+            self.env["sale.order.line"]
+            .with_context(active_domain=[("procurement_status", "=", "needs_order")])
+            .action_export_procurement_xlsx()
+        )
         self.assertEqual(self._export_of(action)._get_domain(), [["procurement_status", "=", "needs_order"]])
         # a list domain the export cannot use is refused before anything is created
         with self.assertRaisesRegex(UserError, "Invalid field"):

@@ -50,7 +50,9 @@ class TestProcurementStatus(ProcurementCommon):
         self.assertEqual(self.cart_line.procurement_allocated_qty, 0)
 
     def test_status_compares_at_the_unit_rounding(self):
-        kg_product = self._create_product("Cable", sellers=[(self.vendor_a, 1.0)], uom_id=self.uom_kg.id, uom_po=self.uom_kg)
+        kg_product = self._create_product(
+            "Cable", sellers=[(self.vendor_a, 1.0)], uom_id=self.uom_kg.id, uom_po=self.uom_kg
+        )
         need = self._create_sale_order([(kg_product, 0.3)]).order_line
         rfq_a = self._create_rfq(self.vendor_a, [(kg_product, 0.1)])
         rfq_b = self._create_rfq(self.vendor_a, [(kg_product, 0.2)])
@@ -195,6 +197,7 @@ class TestProcurementStatus(ProcurementCommon):
         self.assertEqual(self.cart_line.write_uid, self.buyer)
         self.assertGreater(self.cart_line.write_date.year, 2000)
         self.env.cr.execute(
-            "SELECT procurement_status, procurement_allocated_qty FROM sale_order_line WHERE id = %s", [self.cart_line.id]
+            "SELECT procurement_status, procurement_allocated_qty FROM sale_order_line WHERE id = %s",
+            [self.cart_line.id],
         )
         self.assertEqual(self.env.cr.fetchone(), ("short", 30))

@@ -50,7 +50,9 @@ class TestOrderingTours(TourCase):
         self.start_tour("/odoo/action-purchase.purchase_rfq", "backops_line_item_editor_split", login="admin")
         self.assertEqual(carts.procurement_status, "on_order")
         self.assertEqual(
-            sorted(carts.procurement_allocation_ids.mapped(lambda a: (a.purchase_order_id.partner_id.name, a.quantity))),
+            sorted(
+                carts.procurement_allocation_ids.mapped(lambda a: (a.purchase_order_id.partner_id.name, a.quantity))
+            ),
             [("FairwayFleet Carts", 30.0), ("GreenLane Cart Hire", 20.0)],
         )
         # one line per RFQ, at each vendor's price
@@ -99,10 +101,14 @@ class TestFulfilmentTours(TourCase):
         backorder = self._validate(delivery, {self.cart: 1})
         self.env["stock.quant"]._update_available_quantity(self.cart, self.stock, 5)
 
-        self.start_tour("/odoo/action-backops_procurement.action_backorder_fill", "backops_fill_backorders", login="admin")
+        self.start_tour(
+            "/odoo/action-backops_procurement.action_backorder_fill", "backops_fill_backorders", login="admin"
+        )
         fill = self.env["backops.backorder.fill"].search([("company_id", "=", self.env.company.id)], limit=1)
         self.assertEqual(fill.state, "done")
-        self.assertEqual(fill.line_ids.mapped(lambda l: (l.sale_order_id, l.outcome, l.fill_qty)), [(order, "complete", 5.0)])
+        self.assertEqual(
+            fill.line_ids.mapped(lambda l: (l.sale_order_id, l.outcome, l.fill_qty)), [(order, "complete", 5.0)]
+        )
         self.assertEqual(backorder.state, "done")
         self.assertEqual(order.order_line.qty_delivered, 6)
 

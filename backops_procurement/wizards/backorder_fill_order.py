@@ -74,14 +74,20 @@ class BackorderFillOrder(models.TransientModel):
                 raise UserError(
                     _(
                         "%(product)s: %(fill)s to ship, but only %(needed)s %(uom)s are backordered.",
-                        product=product.display_name, fill=fill_qty, needed=needed, uom=product.uom_id.name,
+                        product=product.display_name,
+                        fill=fill_qty,
+                        needed=needed,
+                        uom=product.uom_id.name,
                     )
                 )
             if float_compare(fill_qty, available, precision_rounding=rounding) > 0:
                 raise UserError(
                     _(
                         "%(product)s: %(fill)s to ship, but only %(available)s %(uom)s are available now.",
-                        product=product.display_name, fill=fill_qty, available=available, uom=product.uom_id.name,
+                        product=product.display_name,
+                        fill=fill_qty,
+                        available=available,
+                        uom=product.uom_id.name,
                     )
                 )
             remaining = fill_qty

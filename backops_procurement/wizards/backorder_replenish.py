@@ -21,7 +21,9 @@ class BackorderReplenish(models.TransientModel):
 
     company_id = fields.Many2one("res.company", required=True, default=lambda self: self.env.company)
     days = fields.Integer(
-        string="Backorders of the Last (days)", default=30, required=True,
+        string="Backorders of the Last (days)",
+        default=30,
+        required=True,
         help="Backorders created within this many days count.",
     )
     line_ids = fields.One2many("backops.backorder.replenish.line", "wizard_id", string="Products")
@@ -72,15 +74,19 @@ class BackorderReplenish(models.TransientModel):
             # stock reserved for the backorders themselves still serves them
             free[move.product_id] += move._backops_reserved_product_qty()
         incoming = defaultdict(float)
-        for product, quantity in self.env["stock.move"].sudo()._read_group(
-            [
-                ("product_id", "in", products.ids),
-                ("state", "in", OPEN_STATES + ("draft",)),
-                ("picking_code", "=", "incoming"),
-                ("location_dest_id", "child_of", warehouses.view_location_id.ids),
-            ],
-            ["product_id"],
-            ["product_qty:sum"],
+        for product, quantity in (
+            self.env["stock.move"]
+            .sudo()
+            ._read_group(
+                [
+                    ("product_id", "in", products.ids),
+                    ("state", "in", OPEN_STATES + ("draft",)),
+                    ("picking_code", "=", "incoming"),
+                    ("location_dest_id", "child_of", warehouses.view_location_id.ids),
+                ],
+                ["product_id"],
+                ["product_qty:sum"],
+            )
         ):
             incoming[product] += quantity
         values = []
@@ -111,7 +117,9 @@ class BackorderReplenish(models.TransientModel):
             lambda line: float_compare(line.order_qty, 0.0, precision_rounding=line.product_id.uom_id.rounding) > 0
         )
         if not lines:
-            raise UserError(_("Nothing to order: the stock on hand and the receipts on their way cover the backorders."))
+            raise UserError(
+                _("Nothing to order: the stock on hand and the receipts on their way cover the backorders.")
+            )
         missing = lines.filtered(lambda line: not line.partner_id)
         if missing:
             raise UserError(

@@ -39,7 +39,9 @@ class Deliver(models.TransientModel):
             raise UserError(_("Select the sale lines to deliver or ship."))
         lines._backops_check_can_ship()
         ready = lines._backops_ready_quantities()
-        nothing = lines.filtered(lambda line: float_is_zero(ready[line], precision_rounding=line.product_uom.rounding or 0.01))
+        nothing = lines.filtered(
+            lambda line: float_is_zero(ready[line], precision_rounding=line.product_uom.rounding or 0.01)
+        )
         if nothing:
             raise UserError(
                 _(

@@ -47,7 +47,12 @@ class DeliveryReturn(models.TransientModel):
             )
         res["line_ids"] = [
             Command.create(
-                {"sale_line_id": move.sale_line_id.id, "move_id": move.id, "delivered_qty": quantity, "quantity": quantity}
+                {
+                    "sale_line_id": move.sale_line_id.id,
+                    "move_id": move.id,
+                    "delivered_qty": quantity,
+                    "quantity": quantity,
+                }
             )
             for move, quantity in returnable.items()
         ]
@@ -80,7 +85,9 @@ class DeliveryReturnLine(models.TransientModel):
     product_id = fields.Many2one(related="move_id.product_id", string="Product")
     product_uom = fields.Many2one(related="move_id.product_id.uom_id", string="Unit")
     delivered_qty = fields.Float(
-        string="Delivered", digits="Product Unit of Measure", readonly=True,
+        string="Delivered",
+        digits="Product Unit of Measure",
+        readonly=True,
         help="Delivered by this delivery and not returned yet.",
     )
     quantity = fields.Float(string="To Return", digits="Product Unit of Measure")

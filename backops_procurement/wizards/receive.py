@@ -41,9 +41,7 @@ class Receive(models.TransientModel):
         for row in self.line_ids:
             line = row.purchase_line_id
             if line.id in quantities:
-                raise UserError(
-                    _("%(line)s is listed twice: receive it on one row.", line=line.display_name)
-                )
+                raise UserError(_("%(line)s is listed twice: receive it on one row.", line=line.display_name))
             quantities[line.id] = row.quantity
         pickings = self.env["purchase.order.line"]._backops_receive(quantities)
         return self.env["purchase.order.line"]._backops_received_notification(

@@ -31,8 +31,10 @@ class RfqCreate(models.TransientModel):
         needs = self.env["sale.order.line"].browse(context.get("active_ids", [])).exists()
         needs.check_access("read")
         to_order = needs.filtered(
-            lambda need: need.procurement_status in ("needs_order", "short")
-            and float_compare(need.procurement_remaining_qty, 0.0, precision_rounding=need.product_uom.rounding) > 0
+            lambda need: (
+                need.procurement_status in ("needs_order", "short")
+                and float_compare(need.procurement_remaining_qty, 0.0, precision_rounding=need.product_uom.rounding) > 0
+            )
         )
         if not to_order:
             raise UserError(_("Nothing to order among the selected needs: they are all On Order or in Excess."))
@@ -42,7 +44,9 @@ class RfqCreate(models.TransientModel):
             groups[(need.company_id, vendor.commercial_partner_id if vendor else vendor)] |= need
         res["line_ids"] = [
             Command.create({"company_id": company.id, "partner_id": vendor.id, "need_ids": [Command.set(group.ids)]})
-            for (company, vendor), group in sorted(groups.items(), key=lambda item: (item[0][0].id, item[0][1].name or ""))
+            for (company, vendor), group in sorted(
+                groups.items(), key=lambda item: (item[0][0].id, item[0][1].name or "")
+            )
         ]
         return res
 
@@ -98,7 +102,9 @@ class RfqCreateLine(models.TransientModel):
     wizard_id = fields.Many2one("backops.rfq.create", required=True, ondelete="cascade")
     company_id = fields.Many2one("res.company", required=True, readonly=True)
     partner_id = fields.Many2one(
-        "res.partner", string="Vendor", domain="[('is_company', '=', True)]",
+        "res.partner",
+        string="Vendor",
+        domain="[('is_company', '=', True)]",
         help="The RFQ's vendor. Needs whose product has no vendor come without one: choose it.",
     )
     need_ids = fields.Many2many("sale.order.line", string="Needs", readonly=True)
