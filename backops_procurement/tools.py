@@ -66,6 +66,8 @@ def without_client_context(records):
     moves, backorders not to create, defaults of the records they copy): the
     actions run without them."""
     context = records.env.context
+    # with_context(dict) replaces the context, which is the point here
+    # pylint: disable-next=context-overridden
     return records.with_context({key: context[key] for key in SAFE_CONTEXT_KEYS if key in context})
 
 

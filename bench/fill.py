@@ -47,7 +47,7 @@ def build(env, count):
     originals = env["stock.picking"].create(
         [
             {**common, "partner_id": order.partner_id.id, "origin": order.name, "group_id": group.id}
-            for order, group in zip(orders, groups)
+            for order, group in zip(orders, groups, strict=True)
         ]
     )
     backorders = env["stock.picking"].create(
@@ -73,7 +73,7 @@ def build(env, count):
                     for line in order.order_line
                 ],
             }
-            for order, group, original in zip(orders, groups, originals)
+            for order, group, original in zip(orders, groups, originals, strict=True)
         ]
     )
     backorders.action_confirm()

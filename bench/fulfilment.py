@@ -111,7 +111,7 @@ def build_receipts(env, line_count, tag, vendors=VENDORS):
     env["backops.procurement.allocation"].create(
         [
             {"sale_line_id": need.id, "purchase_line_id": line.id, "quantity": 10}
-            for need, line in zip(order.order_line.sorted("id"), purchases.order_line.sorted("id"))
+            for need, line in zip(order.order_line.sorted("id"), purchases.order_line.sorted("id"), strict=True)
         ]
     )
     purchases.button_confirm()

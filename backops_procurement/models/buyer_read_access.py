@@ -11,7 +11,7 @@ Users to whom another group gives these models (salespeople, stock users, accoun
 keep what Odoo gives them.
 """
 
-from odoo import _, api, models, tools
+from odoo import api, models, tools
 from odoo.exceptions import AccessError
 from odoo.models import fix_import_export_id_paths
 from odoo.osv import expression
@@ -108,7 +108,7 @@ class ProcurementReadMixin(models.AbstractModel):
         forbidden = [name for name in field_names if name in self._fields and name not in self._backops_buyer_fields]
         if forbidden:
             raise AccessError(
-                _(
+                self.env._(
                     "Buyers read the procurement side of %(model)s, not %(fields)s. Reading them takes Sales rights.",
                     model=self.env["ir.model"]._get(self._name).name,
                     fields=", ".join(sorted(forbidden)),
@@ -301,10 +301,11 @@ class IrAttachment(models.Model):
 
     def check(self, mode, values=None):
         # what mail and portal downloads ask
-        super().check(mode, values)
+        res = super().check(mode, values)
         if mode == "read" and self and not self.env.is_superuser() and self._backops_buyer_hidden_models():
             if self - self.search([("id", "in", self.ids)]):
-                raise AccessError(_("Sorry, you are not allowed to access this document."))
+                raise AccessError(self.env._("Sorry, you are not allowed to access this document."))
+        return res
 
 
 class MailMessage(models.Model):

@@ -1,6 +1,6 @@
 from collections import defaultdict
 
-from odoo import _, api, fields, models
+from odoo import api, fields, models
 from odoo.exceptions import UserError, ValidationError
 from odoo.tools import float_compare, float_is_zero, is_html_empty
 
@@ -51,7 +51,6 @@ class PurchaseOrder(models.Model):
     delivery_instructions = fields.Text(string="Delivery/Pickup Instructions")
     bill_to_id = fields.Many2one(
         "res.partner",
-        string="Bill To",
         compute="_compute_bill_to_id",
         store=True,
         readonly=False,
@@ -128,7 +127,9 @@ class PurchaseOrder(models.Model):
                 and order.delivery_window_end
                 and order.delivery_window_end < order.delivery_window_start
             ):
-                raise ValidationError(_("%(order)s: the delivery window ends before it starts.", order=order.name))
+                raise ValidationError(
+                    self.env._("%(order)s: the delivery window ends before it starts.", order=order.name)
+                )
 
     def _has_backops_rfq_details(self):
         """Whether the printed RFQ/PO shows the BackOps blocks: only for orders that
@@ -173,7 +174,7 @@ class PurchaseOrder(models.Model):
     def _activity_cancel_on_sale(self):
         """Tell salespeople when an RFQ/PO covering their needs is cancelled, as Odoo
         does for the purchase lines it generated for their orders."""
-        super()._activity_cancel_on_sale()
+        res = super()._activity_cancel_on_sale()
         lines_by_sale_order = defaultdict(lambda: self.env["purchase.order.line"])
         for line in self.order_line:
             for allocation in line.procurement_allocation_ids:
@@ -193,6 +194,7 @@ class PurchaseOrder(models.Model):
                     "purchase_order_lines": purchase_lines,
                 },
             )
+        return res
 
     # ------------------------------------------------------------------
     # Actions
@@ -202,7 +204,7 @@ class PurchaseOrder(models.Model):
         self._check_procurement_editable()
         return {
             "type": "ir.actions.act_window",
-            "name": _("Line Item Editor: %(order)s", order=self.name),
+            "name": self.env._("Line Item Editor: %(order)s", order=self.name),
             "res_model": "backops.line.item.editor",
             "view_mode": "form",
             "target": "new",
@@ -236,7 +238,7 @@ class PurchaseOrder(models.Model):
         for order in self:
             if not order._backops_takes_needs():
                 raise UserError(
-                    _(
+                    self.env._(
                         "%(order)s is %(state)s: its lines can no longer change.",
                         order=order.name,
                         state=dict(order._fields["state"]._description_selection(self.env))[order.state],

@@ -2,7 +2,7 @@ from collections import defaultdict, namedtuple
 from contextlib import contextmanager
 from datetime import timedelta
 
-from odoo import _, api, fields, models
+from odoo import api, fields, models
 from odoo.exceptions import AccessError, UserError
 
 CONFIRMED_STATES = ("purchase", "done")
@@ -247,7 +247,7 @@ class PurchaseOrder(models.Model):
                 moved |= order
             if state in CONFIRMED_STATES and order.state == "to approve":
                 raise UserError(
-                    _(
+                    self.env._(
                         "%(order)s is confirmed: it cannot go back to waiting for approval. "
                         "Cancel it, or order what changes on a new RFQ.",
                         order=order.name,
@@ -260,9 +260,11 @@ class PurchaseOrder(models.Model):
                 or (amount is not None and order.currency_id.compare_amounts(new_key[5], amount) > 0)
             ):
                 grown |= order
-        left.filtered(lambda o: o.state == "draft")._backops_void_approvals(_("the order was set back to draft"))
-        left.filtered(lambda o: o.state != "draft")._backops_void_approvals(_("the order was cancelled"))
-        moved._backops_void_approvals(_("the vendor or the currency changed"))
+        left.filtered(lambda o: o.state == "draft")._backops_void_approvals(
+            self.env._("the order was set back to draft")
+        )
+        left.filtered(lambda o: o.state != "draft")._backops_void_approvals(self.env._("the order was cancelled"))
+        moved._backops_void_approvals(self.env._("the vendor or the currency changed"))
 
         watched = (orders if regrouped else changed).filtered(lambda order: order.state in APPROVAL_STATES)
         (watched | changed)._backops_lock_vendors(keys)
@@ -274,7 +276,7 @@ class PurchaseOrder(models.Model):
                 continue
             if (keys.get(order.id) or (False,))[0] not in CONFIRMED_STATES:
                 raise AccessError(
-                    _(
+                    self.env._(
                         "%(order)s needs approval before it is confirmed (%(tiers)s).",
                         order=order.name,
                         tiers=", ".join(measure.missing.mapped("name")),
@@ -286,7 +288,7 @@ class PurchaseOrder(models.Model):
                 total = order._backops_total_before(keys[order.id], measure)
             if order in grown or currency.compare_amounts(measure.total, total) > 0:
                 raise UserError(
-                    _(
+                    self.env._(
                         "%(order)s is confirmed for %(before)s; this change brings it to %(after)s "
                         "(with the orders added up), which needs the approval of %(tiers)s. "
                         "Order the difference on a new RFQ: it is approved on its own.",
@@ -297,7 +299,9 @@ class PurchaseOrder(models.Model):
                     )
                 )
         # requests still waiting on an order now confirmed are no longer needed
-        watched.filtered(lambda o: o.state in CONFIRMED_STATES)._backops_void_pending(_("the order was confirmed"))
+        watched.filtered(lambda o: o.state in CONFIRMED_STATES)._backops_void_pending(
+            self.env._("the order was confirmed")
+        )
         waiting = (
             orders.browse(before.get("waiting", []))
             .exists()

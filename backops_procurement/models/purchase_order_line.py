@@ -1,6 +1,6 @@
 from collections import defaultdict
 
-from odoo import _, api, fields, models
+from odoo import api, fields, models
 from odoo.exceptions import UserError, ValidationError
 from odoo.tools import float_compare
 
@@ -80,7 +80,7 @@ class PurchaseOrderLine(models.Model):
             allocated = manual.get(line.id, 0.0)
             if float_compare(allocated, line.product_qty, precision_rounding=line.product_uom.rounding) > 0:
                 raise ValidationError(
-                    _(
+                    self.env._(
                         "%(order)s: the line %(product)s orders %(qty)s %(uom)s but %(allocated)s %(uom)s "
                         "are allocated to needs. Lower the allocations first (Line Item Editor) "
                         "or order more.",
@@ -253,7 +253,7 @@ class PurchaseOrderLine(models.Model):
             ]
             if relinked:
                 raise UserError(
-                    _(
+                    self.env._(
                         "%(line)s: Odoo links purchase lines to sales itself (make-to-order, dropship, "
                         "services bought for a sale). To cover a need, allocate it (Line Item Editor).",
                         line=self.browse(relinked[0]).display_name,

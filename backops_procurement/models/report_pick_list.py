@@ -1,6 +1,6 @@
 from collections import defaultdict
 
-from odoo import _, api, models
+from odoo import api, models
 from odoo.exceptions import UserError
 
 
@@ -22,7 +22,7 @@ class ReportPickList(models.AbstractModel):
         lines.check_access("read")
         lines = lines.filtered(lambda line: not line.display_type and line.product_id)
         if not lines:
-            raise UserError(_("Select the sale lines to print."))
+            raise UserError(self.env._("Select the sale lines to print."))
         return {
             "doc_ids": lines.ids,
             "doc_model": "sale.order.line",
@@ -38,7 +38,7 @@ class ReportPickList(models.AbstractModel):
         locations: [(location, quantity in the line's unit)]}."""
         locations = self._backops_reserved_locations(lines) if self._backops_with_locations else {}
         by_destination = defaultdict(lambda: defaultdict(list))
-        for line in lines.sorted(lambda l: (l.order_id.name, l.sequence, l.id)):
+        for line in lines.sorted(lambda line: (line.order_id.name, line.sequence, line.id)):
             order = line.order_id
             by_destination[(order.company_id, order.partner_shipping_id)][order].append(line)
         destinations = []

@@ -1,4 +1,4 @@
-from odoo import _, api, fields, models
+from odoo import api, fields, models
 
 
 class ResCompany(models.Model):
@@ -89,5 +89,5 @@ class ResCompany(models.Model):
         )
         # without tiers, Odoo's own approval decides: nothing waits on them any more
         untiered = waiting.filtered(lambda order: not order.company_id.backops_has_approval_tiers)
-        untiered._backops_void_pending(_("the company no longer has approval tiers"))
+        untiered._backops_void_pending(self.env._("the company no longer has approval tiers"))
         (waiting - untiered)._backops_sync_requests(reschedule=True)

@@ -1,6 +1,6 @@
 from collections import defaultdict
 
-from odoo import _, api, fields, models
+from odoo import api, fields, models
 from odoo.exceptions import UserError
 from odoo.tools import SQL, float_compare, float_round
 
@@ -268,7 +268,7 @@ class SaleOrderLine(models.Model):
         sections = {}
         for order in self.order_id:
             section = False
-            for line in order.order_line.sorted(lambda l: (l.sequence, l._origin.id or 0)):
+            for line in order.order_line.sorted(lambda line: (line.sequence, line._origin.id or 0)):
                 if line.display_type == "line_section":
                     section = line.name
                 sections[line.id] = section
@@ -333,7 +333,7 @@ class SaleOrderLine(models.Model):
         locked = self.procurement_allocation_ids.filtered(lambda a: a.purchase_line_id.order_id._backops_is_locked())
         if locked:
             raise UserError(
-                _(
+                self.env._(
                     "%(need)s is covered by %(order)s, which is locked: unlock it first.",
                     need=locked[0].sale_line_id._procurement_label(),
                     order=locked[0].purchase_order_id.name,
@@ -362,12 +362,12 @@ class SaleOrderLine(models.Model):
     # Actions
     # ------------------------------------------------------------------
     def action_view_procurement_purchase_orders(self):
-        return self.procurement_allocation_ids.purchase_order_id._get_records_action(name=_("Purchase Orders"))
+        return self.procurement_allocation_ids.purchase_order_id._get_records_action(name=self.env._("Purchase Orders"))
 
     def action_open_rfq_wizard(self):
         return {
             "type": "ir.actions.act_window",
-            "name": _("Create RFQs"),
+            "name": self.env._("Create RFQs"),
             "res_model": "backops.rfq.create",
             "view_mode": "form",
             "target": "new",

@@ -313,7 +313,7 @@ class SaleOrderLine(models.Model):
                     changes.append((line_id, old[3], status))
         fnames = list(FULFILMENT_FIELDS)
         if rows:
-            ids, ordered, received, ready, status, expected, late = zip(*rows)
+            ids, ordered, received, ready, status, expected, late = zip(*rows, strict=True)
             env.cr.execute(
                 SQL(
                     """

@@ -188,7 +188,7 @@ class TestFillShipsWhatIsThere(FillRulesCommon):
             fill.action_start()
         self.assertEqual((self._shipped(self.old, self.cart), self._shipped(self.new, self.cart)), (1 + 4, 1))
         self.assertOnHand(self.cart, 2)
-        line = fill.line_ids.filtered(lambda l: l.sale_order_id == self.new)
+        line = fill.line_ids.filtered(lambda line: line.sale_order_id == self.new)
         self.assertEqual((line.fill_qty, line.outcome), (0, "skipped"))
         self.assertIn("can no longer ship complete", line.reason)
         # it keeps what is left reserved

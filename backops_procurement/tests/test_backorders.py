@@ -143,7 +143,9 @@ class TestForceBackorder(BackorderCommon):
         self.assertEqual(backorder.move_ids.product_uom_qty, 2)
         cart_move = delivery.move_ids.filtered(lambda m: m.product_id == self.cart)
         self.assertEqual((cart_move.product_uom_qty, cart_move.quantity), (3, 3))
-        self.assertEqual(order.order_line.filtered(lambda l: l.product_id == self.cart).backops_backordered_qty, 2)
+        self.assertEqual(
+            order.order_line.filtered(lambda line: line.product_id == self.cart).backops_backordered_qty, 2
+        )
         self._deliver(delivery, {self.cart: 3, self.bench: 4})
         self.assertEqual(delivery.state, "done")
 
@@ -199,7 +201,9 @@ class TestFillOneOrder(BackorderCommon):
         self.assertEqual(remaining.backorder_id, self.backorder)
         self.assertEqual(remaining.move_ids.product_id, self.cart)
         self.assertEqual(remaining.move_ids.product_uom_qty, 4)
-        self.assertEqual(self.order.order_line.filtered(lambda l: l.product_id == self.cart).backops_backordered_qty, 4)
+        self.assertEqual(
+            self.order.order_line.filtered(lambda line: line.product_id == self.cart).backops_backordered_qty, 4
+        )
         mail = self.env["mail.mail"].search([("model", "=", "stock.picking"), ("res_id", "=", self.backorder.id)])
         self.assertEqual(len(mail), 1)
         self.assertIn("part of your order", mail.subject)
@@ -291,7 +295,7 @@ class TestFillBackordersBatch(BackorderCommon):
         self.assertEqual(self._shipped(self.new, self.cart), 1 + 3)
         self.assertEqual(self._shipped(self.old, self.cart), 1)
         self.assertEqual((fill.order_completed_count, fill.order_partial_count, fill.order_skipped_count), (1, 0, 1))
-        self.assertIn("Bench", fill.line_ids.filtered(lambda l: l.sale_order_id == self.old)[0].reason)
+        self.assertIn("Bench", fill.line_ids.filtered(lambda line: line.sale_order_id == self.old)[0].reason)
         # the old order's backorder is untouched and reserves what is left
         self.assertEqual(self.old_bo.move_ids.mapped("product_uom_qty"), [5, 5])
         self.assertEqual(sum(self.old_bo.move_ids.filtered(lambda m: m.product_id == self.cart).mapped("quantity")), 3)
@@ -432,6 +436,8 @@ class TestFillBackordersCron(BackorderCommon):
 
         def failing_ship(model, plan, ship_date=None, reassign=True):
             if any(entry.order == orders[1] for entry in plan):
+                # a test double's message, shown to no user
+                # pylint: disable-next=translation-required
                 raise UserError("carrier pickup refused")
             return ship(model, plan, ship_date, reassign)
 
@@ -442,7 +448,7 @@ class TestFillBackordersCron(BackorderCommon):
             self.env["backops.backorder.fill"]._cron_fill_backorders(batch_size=2)
         self.assertIn(orders[1].name, "\n".join(logs.output))
         self.assertEqual([bool(self._open(order)) for order in orders], [False, True, False])
-        failed = policy.line_ids.filtered(lambda l: l.sale_order_id == orders[1])
+        failed = policy.line_ids.filtered(lambda line: line.sale_order_id == orders[1])
         self.assertEqual(failed.outcome, "skipped")
         self.assertIn("carrier pickup refused", failed.reason)
         # run again: the failing order ships now, nothing is shipped twice

@@ -395,7 +395,7 @@ class TestCloseRemainingQueries(FulfilmentCommon):
                 self.env
             )
             for need in sale.order_line:
-                line = orders.order_line.filtered(lambda l, p=need.product_id: l.product_id == p)
+                line = orders.order_line.filtered(lambda line, p=need.product_id: line.product_id == p)
                 self._allocate(need, line, 3)
         orders.button_confirm()
         lines = orders.order_line

@@ -158,7 +158,7 @@ class ExportHttpCase(BaseCase):
         sheets = {}
         for sheet in workbook.worksheets:
             rows = list(sheet.values)
-            sheets[sheet.title] = [dict(zip(rows[0], row)) for row in rows[1:]]
+            sheets[sheet.title] = [dict(zip(rows[0], row, strict=True)) for row in rows[1:]]
         return sheets
 
 

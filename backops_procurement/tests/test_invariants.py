@@ -109,7 +109,9 @@ class ProcurementMachine(RuleBasedStateMachine):
     @rule(need=st.sampled_from(NEEDS), rfq=st.sampled_from(RFQS), quantity=QUANTITIES)
     def allocate_directly(self, need, rfq, quantity):
         sale_line = self.case.needs[need]
-        line = self._rfq(rfq).order_line.filtered(lambda l, product=sale_line.product_id: l.product_id == product)[:1]
+        line = self._rfq(rfq).order_line.filtered(
+            lambda line, product=sale_line.product_id: line.product_id == product
+        )[:1]
         if line:
             Allocation = self.env["backops.procurement.allocation"].with_user(self.case.buyer)
             self._request(

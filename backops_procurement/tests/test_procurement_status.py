@@ -121,7 +121,7 @@ class TestProcurementStatus(ProcurementCommon):
 
     def test_delete_purchase_line_deletes_allocations(self):
         rfq = self._create_rfq(self.vendor_a, [(self.golf_cart, 30), (self.stage_deck, 24)])
-        cart_purchase_line = rfq.order_line.filtered(lambda l: l.product_id == self.golf_cart)
+        cart_purchase_line = rfq.order_line.filtered(lambda line: line.product_id == self.golf_cart)
         self._allocate(self.cart_line, cart_purchase_line, 30)
         self._allocate(self.deck_line, rfq.order_line - cart_purchase_line, 24)
         with Form(rfq) as form:

@@ -194,8 +194,9 @@ class TestConcurrentReceipts(BaseCase):
     @mute_logger("odoo.sql_db")
     def test_two_receipts_at_once(self):
         with self.registry.cursor() as cr_a, self.registry.cursor() as cr_b:
-            # B's transaction started before A committed
-            api.Environment(cr_b, SUPERUSER_ID, {})["sale.order"].browse(self.ids["order"]).order_line.backops_qty_ready
+            # B's transaction started before A committed: the read takes B's snapshot
+            order_b = api.Environment(cr_b, SUPERUSER_ID, {})["sale.order"].browse(self.ids["order"])
+            order_b.order_line.mapped("backops_qty_ready")
             self._receive(cr_a, 0)
             cr_a.commit()
             with self.assertRaises(SerializationFailure):

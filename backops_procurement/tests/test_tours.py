@@ -35,7 +35,7 @@ class TestOrderingTours(TourCase):
         by_vendor = {rfq.partner_id: rfq for rfq in rfqs}
         self.assertEqual(set(by_vendor), {self.vendor_a, self.vendor_b})
         self.assertEqual(
-            sorted(by_vendor[self.vendor_a].order_line.mapped(lambda l: (l.product_id.name, l.product_qty))),
+            sorted(by_vendor[self.vendor_a].order_line.mapped(lambda line: (line.product_id.name, line.product_qty))),
             [("Golf Cart", 50.0), ("Stage Deck", 24.0)],
         )
         chairs = by_vendor[self.vendor_b].order_line
@@ -56,8 +56,8 @@ class TestOrderingTours(TourCase):
             [("FairwayFleet Carts", 30.0), ("GreenLane Cart Hire", 20.0)],
         )
         # one line per RFQ, at each vendor's price
-        self.assertEqual(rfq_a.order_line.mapped(lambda l: (l.product_qty, l.price_unit)), [(30.0, 150.0)])
-        self.assertEqual(rfq_b.order_line.mapped(lambda l: (l.product_qty, l.price_unit)), [(20.0, 158.0)])
+        self.assertEqual(rfq_a.order_line.mapped(lambda line: (line.product_qty, line.price_unit)), [(30.0, 150.0)])
+        self.assertEqual(rfq_b.order_line.mapped(lambda line: (line.product_qty, line.price_unit)), [(20.0, 158.0)])
 
 
 @tagged("post_install", "-at_install", "backops_tour")
@@ -107,7 +107,8 @@ class TestFulfilmentTours(TourCase):
         fill = self.env["backops.backorder.fill"].search([("company_id", "=", self.env.company.id)], limit=1)
         self.assertEqual(fill.state, "done")
         self.assertEqual(
-            fill.line_ids.mapped(lambda l: (l.sale_order_id, l.outcome, l.fill_qty)), [(order, "complete", 5.0)]
+            fill.line_ids.mapped(lambda line: (line.sale_order_id, line.outcome, line.fill_qty)),
+            [(order, "complete", 5.0)],
         )
         self.assertEqual(backorder.state, "done")
         self.assertEqual(order.order_line.qty_delivered, 6)

@@ -1,6 +1,6 @@
 from collections import defaultdict
 
-from odoo import Command, _, api, fields, models
+from odoo import Command, api, fields, models
 from odoo.tools import float_compare, float_is_zero
 
 from ..models.sale_order_line import PROCUREMENT_STATUSES, procurement_status
@@ -68,7 +68,7 @@ class LineItemEditor(models.TransientModel):
         for editor in self:
             excess = editor.line_ids.filtered(lambda line: line.status_after == "excess")
             editor.excess_warning = (
-                _(
+                self.env._(
                     "Block Over-Ordering is on: saving is refused while these needs would be in Excess: %(needs)s",
                     needs=", ".join(line.sale_line_id._procurement_label() for line in excess),
                 )
