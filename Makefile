@@ -1,5 +1,5 @@
 # BackOps Procurement — see README.md
-.PHONY: run test bench setup test-odoo screenshots
+.PHONY: run test bench setup test-odoo screenshots lint format pot
 
 run:    ## set up, create or reuse the demo database, start Odoo on 127.0.0.1:8069
 	@bash scripts/backops.sh run
@@ -18,3 +18,12 @@ test-odoo:  ## Odoo's own purchase/sale suites with the addon installed (about 8
 
 screenshots:  ## regenerate docs/*.png from a fresh demo database with Chromium (about 3 minutes)
 	@bash scripts/backops.sh screenshots
+
+lint:   ## ruff, pylint-odoo, prettier (XML); the .pot is current; the wheel builds and installs
+	@bash scripts/backops.sh lint
+
+format: ## rewrite the files as `make lint` wants them (ruff --fix, ruff format, prettier)
+	@bash scripts/backops.sh format
+
+pot:    ## export backops_procurement/i18n/backops_procurement.pot with Odoo's exporter
+	@bash scripts/backops.sh pot

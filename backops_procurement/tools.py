@@ -21,7 +21,12 @@ def check_quantity(env, value, label, allow_zero=True):
         raise ValidationError(env._("%(what)s: the quantity must be a number, not %(value)s.", what=label, value=value))
     if abs(value) > MAX_QUANTITY:
         raise ValidationError(
-            env._("%(what)s: %(value)g is beyond any real quantity (at most %(max)g).", what=label, value=value, max=MAX_QUANTITY)
+            env._(
+                "%(what)s: %(value)g is beyond any real quantity (at most %(max)g).",
+                what=label,
+                value=value,
+                max=MAX_QUANTITY,
+            )
         )
     if value < 0 or (not allow_zero and value == 0):
         raise ValidationError(
@@ -61,6 +66,8 @@ def without_client_context(records):
     moves, backorders not to create, defaults of the records they copy): the
     actions run without them."""
     context = records.env.context
+    # with_context(dict) replaces the context, which is the point here
+    # pylint: disable-next=context-overridden
     return records.with_context({key: context[key] for key in SAFE_CONTEXT_KEYS if key in context})
 
 

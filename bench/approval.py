@@ -64,8 +64,10 @@ def build(env, count):
 
 
 def approve_from_list(env, approver, orders):
-    requests = env["backops.approval.request"].with_user(approver).search(
-        [("can_approve", "=", True), ("purchase_order_id", "in", orders.ids)]
+    requests = (
+        env["backops.approval.request"]
+        .with_user(approver)
+        .search([("can_approve", "=", True), ("purchase_order_id", "in", orders.ids)])
     )
     assert len(requests) == len(orders)
     with Measure(env) as m:
@@ -100,8 +102,10 @@ def main():
         [
             (
                 count,
-                fmt_seconds(ours.seconds), ours.queries,
-                fmt_seconds(odoo.seconds), odoo.queries,
+                fmt_seconds(ours.seconds),
+                ours.queries,
+                fmt_seconds(odoo.seconds),
+                odoo.queries,
                 ours.queries - odoo.queries,
                 f"{ours.seconds / odoo.seconds:.2f}",
             )

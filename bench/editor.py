@@ -26,9 +26,7 @@ LINES_PER_ORDER = 50
 def build(env, products_count, needs_count):
     """Vendors, products subject to procurement and confirmed sale orders whose
     ``needs_count`` lines spread over ``products_count`` products."""
-    vendors = env["res.partner"].create(
-        [{"name": f"Bench Vendor {i}", "is_company": True} for i in range(VENDORS)]
-    )
+    vendors = env["res.partner"].create([{"name": f"Bench Vendor {i}", "is_company": True} for i in range(VENDORS)])
     products = env["product.product"].create(
         [
             {
@@ -90,9 +88,7 @@ def odoo_lines(env, vendor, products, quantity):
 
 def worklist(env, needs):
     with Measure(env) as m:
-        wizard = env["backops.rfq.create"].with_context(
-            active_model="sale.order.line", active_ids=needs.ids
-        ).create({})
+        wizard = env["backops.rfq.create"].with_context(active_model="sale.order.line", active_ids=needs.ids).create({})
         wizard.action_create_rfqs()
     assert set(needs.mapped("procurement_status")) == {"on_order"}
     return m
@@ -147,9 +143,13 @@ def main():
         ["operation", "needs", "lines", "ours s", "q", "Odoo create s", "q", "time ratio"],
         [
             (
-                name, f"{needs:,}", lines,
-                fmt_seconds(ours.seconds), ours.queries,
-                fmt_seconds(odoo.seconds), odoo.queries,
+                name,
+                f"{needs:,}",
+                lines,
+                fmt_seconds(ours.seconds),
+                ours.queries,
+                fmt_seconds(odoo.seconds),
+                odoo.queries,
                 f"{ours.seconds / odoo.seconds:.2f}",
             )
             for name, needs, lines, ours, odoo in rows

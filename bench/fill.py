@@ -45,8 +45,10 @@ def build(env, count):
         "location_dest_id": customer_location.id,
     }
     originals = env["stock.picking"].create(
-        [{**common, "partner_id": order.partner_id.id, "origin": order.name, "group_id": group.id}
-         for order, group in zip(orders, groups)]
+        [
+            {**common, "partner_id": order.partner_id.id, "origin": order.name, "group_id": group.id}
+            for order, group in zip(orders, groups, strict=True)
+        ]
     )
     backorders = env["stock.picking"].create(
         [
@@ -71,7 +73,7 @@ def build(env, count):
                     for line in order.order_line
                 ],
             }
-            for order, group, original in zip(orders, groups, originals)
+            for order, group, original in zip(orders, groups, originals, strict=True)
         ]
     )
     backorders.action_confirm()
@@ -132,15 +134,30 @@ def main():
             print(f"  measured {count} backorders", flush=True)
     print_table(
         "Fill Backorders (seconds, queries)",
-        ["backorders", "Preview s", "q", "Start s", "q", "Start+emails s", "q", "Odoo validate s", "q",
-         "Preview/Odoo", "Start/Odoo"],
+        [
+            "backorders",
+            "Preview s",
+            "q",
+            "Start s",
+            "q",
+            "Start+emails s",
+            "q",
+            "Odoo validate s",
+            "q",
+            "Preview/Odoo",
+            "Start/Odoo",
+        ],
         [
             (
                 count,
-                fmt_seconds(p.seconds), p.queries,
-                fmt_seconds(s.seconds), s.queries,
-                fmt_seconds(se.seconds), se.queries,
-                fmt_seconds(o.seconds), o.queries,
+                fmt_seconds(p.seconds),
+                p.queries,
+                fmt_seconds(s.seconds),
+                s.queries,
+                fmt_seconds(se.seconds),
+                se.queries,
+                fmt_seconds(o.seconds),
+                o.queries,
                 f"{p.seconds / o.seconds:.1%}",
                 f"{s.seconds / o.seconds:.2f}",
             )

@@ -70,7 +70,9 @@ def run_statuses(env, count):
     results["odoo"] = m
     cr = env.cr
     cr.execute("DELETE FROM backops_procurement_allocation WHERE sale_line_id = ANY(%s)", [needs.ids])
-    cr.execute("DELETE FROM sale_order WHERE id IN (SELECT order_id FROM sale_order_line WHERE id = ANY(%s))", [needs.ids])
+    cr.execute(
+        "DELETE FROM sale_order WHERE id IN (SELECT order_id FROM sale_order_line WHERE id = ANY(%s))", [needs.ids]
+    )
     env.invalidate_all()
     cr.commit()
     return results
@@ -79,11 +81,17 @@ def run_statuses(env, count):
 def build_receipts(env, line_count, tag, vendors=VENDORS):
     """``line_count`` purchase lines on ``vendors`` confirmed POs, each covering a need."""
     products = env["product.product"].create(
-        [{"name": f"Bench Crate {tag} {i}", "is_storable": True, "subject_to_procurement": True} for i in range(line_count)]
+        [
+            {"name": f"Bench Crate {tag} {i}", "is_storable": True, "subject_to_procurement": True}
+            for i in range(line_count)
+        ]
     )
     customer = env["res.partner"].create({"name": f"Bench Customer {tag}"})
     order = env["sale.order"].create(
-        {"partner_id": customer.id, "order_line": [Command.create({"product_id": p.id, "product_uom_qty": 10}) for p in products]}
+        {
+            "partner_id": customer.id,
+            "order_line": [Command.create({"product_id": p.id, "product_uom_qty": 10}) for p in products],
+        }
     )
     order.action_confirm()
     vendors = env["res.partner"].create([{"name": f"Bench Vendor {tag} {i}"} for i in range(vendors)])
@@ -94,7 +102,7 @@ def build_receipts(env, line_count, tag, vendors=VENDORS):
                 "partner_id": vendor.id,
                 "order_line": [
                     Command.create({"product_id": p.id, "product_qty": 10})
-                    for p in products[index * per_vendor:(index + 1) * per_vendor]
+                    for p in products[index * per_vendor : (index + 1) * per_vendor]
                 ],
             }
             for index, vendor in enumerate(vendors)
@@ -103,7 +111,7 @@ def build_receipts(env, line_count, tag, vendors=VENDORS):
     env["backops.procurement.allocation"].create(
         [
             {"sale_line_id": need.id, "purchase_line_id": line.id, "quantity": 10}
-            for need, line in zip(order.order_line.sorted("id"), purchases.order_line.sorted("id"))
+            for need, line in zip(order.order_line.sorted("id"), purchases.order_line.sorted("id"), strict=True)
         ]
     )
     purchases.button_confirm()
@@ -173,10 +181,13 @@ def main():
             rows.append(
                 (
                     f"{count:,}",
-                    fmt_seconds(r["fulfilment"].seconds), r["fulfilment"].queries,
-                    fmt_seconds(r["ordering"].seconds), r["ordering"].queries,
+                    fmt_seconds(r["fulfilment"].seconds),
+                    r["fulfilment"].queries,
+                    fmt_seconds(r["ordering"].seconds),
+                    r["ordering"].queries,
                     f"{r['fulfilment'].seconds / r['ordering'].seconds:.2f}",
-                    fmt_seconds(r["odoo"].seconds), r["odoo"].queries,
+                    fmt_seconds(r["odoo"].seconds),
+                    r["odoo"].queries,
                 )
             )
             print(f"  measured {count:,} needs", flush=True)
@@ -189,23 +200,31 @@ def main():
         print_table(
             "(b) Receiving (seconds, queries)",
             ["PO lines", "Receive Full s", "q", "Odoo button_validate s", "q", "ratio"],
-            [(
-                args.lines,
-                fmt_seconds(r["receive"].seconds), r["receive"].queries,
-                fmt_seconds(r["odoo"].seconds), r["odoo"].queries,
-                f"{r['receive'].seconds / r['odoo'].seconds:.2f}",
-            )],
+            [
+                (
+                    args.lines,
+                    fmt_seconds(r["receive"].seconds),
+                    r["receive"].queries,
+                    fmt_seconds(r["odoo"].seconds),
+                    r["odoo"].queries,
+                    f"{r['receive'].seconds / r['odoo'].seconds:.2f}",
+                )
+            ],
         )
         rows = []
         for count in (args.lines // 4, args.lines):
             r = run_reservation(env, count)
-            rows.append((
-                count,
-                fmt_seconds(r[True].seconds), r[True].queries,
-                fmt_seconds(r[False].seconds), r[False].queries,
-                f"{r[True].seconds / r[False].seconds:.2f}",
-                f"{(r[True].queries - r[False].queries) / count:.1f}",
-            ))
+            rows.append(
+                (
+                    count,
+                    fmt_seconds(r[True].seconds),
+                    r[True].queries,
+                    fmt_seconds(r[False].seconds),
+                    r[False].queries,
+                    f"{r[True].seconds / r[False].seconds:.2f}",
+                    f"{(r[True].queries - r[False].queries) / count:.1f}",
+                )
+            )
         print_table(
             "(c) One receipt validated, received units held for their needs (seconds, queries)",
             ["receipt lines", "setting on s", "q", "off (Odoo) s", "q", "ratio", "added q per line"],

@@ -99,7 +99,7 @@ def median_measure(env, function, *args, repeat=5):
 
 
 def print_table(title, headers, rows):
-    widths = [max(len(str(cell)) for cell in column) for column in zip(headers, *rows)]
+    widths = [max(len(str(cell)) for cell in column) for column in zip(headers, *rows, strict=True)]
     line = "  ".join("{:>%d}" % width for width in widths)
     print(f"\n{title}")
     print(line.format(*headers))

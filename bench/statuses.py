@@ -137,9 +137,7 @@ def build(env, count):
         """,
         [[r[0] for r in rows], [r[1] for r in rows], [r[2] for r in rows]],
     )
-    commit_and_vacuum(
-        env, ["sale_order", "sale_order_line", "backops_procurement_allocation", "purchase_order_line"]
-    )
+    commit_and_vacuum(env, ["sale_order", "sale_order_line", "backops_procurement_allocation", "purchase_order_line"])
     return env["sale.order.line"].browse(need_ids)
 
 
@@ -163,7 +161,9 @@ def run(env, count):
     )
     statuses = dict(cr.fetchall())
     expected = count // 4
-    assert all(abs(statuses.get(s, 0) - expected) <= 1 for s in ("needs_order", "short", "on_order", "excess")), statuses
+    assert all(abs(statuses.get(s, 0) - expected) <= 1 for s in ("needs_order", "short", "on_order", "excess")), (
+        statuses
+    )
 
     with Measure(env) as m:
         recompute(env, needs, ["invoice_status"])
@@ -177,9 +177,7 @@ def run(env, count):
     assert len(page["records"]) == 80
     results["page"] = m
     with Measure(env) as m:
-        Line.web_read_group(
-            domain, ["product_uom_qty:sum", "procurement_allocated_qty:sum"], ["order_id"], limit=80
-        )
+        Line.web_read_group(domain, ["product_uom_qty:sum", "procurement_allocated_qty:sum"], ["order_id"], limit=80)
     results["page_grouped"] = m
     with Measure(env) as m:
         page = Line.web_search_read(
@@ -204,7 +202,9 @@ def run(env, count):
 
     # leave the next size a table of its own size
     cr.execute("DELETE FROM backops_procurement_allocation WHERE sale_line_id = ANY(%s)", [needs.ids])
-    cr.execute("DELETE FROM sale_order WHERE id IN (SELECT order_id FROM sale_order_line WHERE id = ANY(%s))", [needs.ids])
+    cr.execute(
+        "DELETE FROM sale_order WHERE id IN (SELECT order_id FROM sale_order_line WHERE id = ANY(%s))", [needs.ids]
+    )
     env.invalidate_all()
     env.cr.commit()
     return results
@@ -223,12 +223,18 @@ def main():
             rows.append(
                 (
                     f"{count:,}",
-                    fmt_seconds(r["recompute"].seconds), r["recompute"].queries,
-                    fmt_seconds(r["odoo_recompute"].seconds), r["odoo_recompute"].queries,
-                    fmt_seconds(r["page"].seconds), r["page"].queries,
-                    fmt_seconds(r["page_grouped"].seconds), r["page_grouped"].queries,
-                    fmt_seconds(r["odoo_page"].seconds), r["odoo_page"].queries,
-                    fmt_seconds(r["sql_floor"].seconds), r["sql_floor"].queries,
+                    fmt_seconds(r["recompute"].seconds),
+                    r["recompute"].queries,
+                    fmt_seconds(r["odoo_recompute"].seconds),
+                    r["odoo_recompute"].queries,
+                    fmt_seconds(r["page"].seconds),
+                    r["page"].queries,
+                    fmt_seconds(r["page_grouped"].seconds),
+                    r["page_grouped"].queries,
+                    fmt_seconds(r["odoo_page"].seconds),
+                    r["odoo_page"].queries,
+                    fmt_seconds(r["sql_floor"].seconds),
+                    r["sql_floor"].queries,
                 )
             )
             print(f"  measured {count:,} needs", flush=True)
@@ -236,12 +242,18 @@ def main():
             "Ordering statuses (seconds, queries)",
             [
                 "needs",
-                "(a) status s", "q",
-                "Odoo invoice_status s", "q",
-                "(b) Needs page s", "q",
-                "(b) grouped s", "q",
-                "Odoo lines page s", "q",
-                "(c) SQL floor s", "q",
+                "(a) status s",
+                "q",
+                "Odoo invoice_status s",
+                "q",
+                "(b) Needs page s",
+                "q",
+                "(b) grouped s",
+                "q",
+                "Odoo lines page s",
+                "q",
+                "(c) SQL floor s",
+                "q",
             ],
             rows,
         )

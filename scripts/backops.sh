@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# BackOps Procurement development helper: set-up, demo server, tests, benchmarks.
+# BackOps Procurement development helper: set-up, demo server, tests, benchmarks, lint.
 #
 #   scripts/backops.sh setup    install what is missing (system packages, Odoo, venv)
 #   scripts/backops.sh run      set up, create or reuse the demo database, start Odoo
@@ -7,6 +7,9 @@
 #   scripts/backops.sh bench    set up, run every benchmark under bench/
 #   scripts/backops.sh test-odoo  Odoo's own purchase/sale suites with the addon installed
 #   scripts/backops.sh screenshots  fresh demo database, Odoo on a spare port, docs/*.png
+#   scripts/backops.sh lint     ruff, pylint-odoo, prettier, the .pot is current, the wheel installs
+#   scripts/backops.sh format   rewrite the files as lint wants them (ruff --fix, ruff format, prettier)
+#   scripts/backops.sh pot      export i18n/backops_procurement.pot with Odoo's exporter
 #   scripts/backops.sh odoo ... run odoo-bin with the project's configuration
 #
 # Environment:
@@ -15,7 +18,7 @@
 #   ODOO_URL        where to download Odoo 18.0 from
 #   BACKOPS_VENV    virtualenv to use (default: .venv in the repository)
 #   PYTHON          interpreter used to create the virtualenv (3.10 to 3.12)
-#   BACKOPS_DEMO_DB / BACKOPS_TEST_DB / BACKOPS_BENCH_DB   database names
+#   BACKOPS_DEMO_DB / BACKOPS_TEST_DB / BACKOPS_BENCH_DB / BACKOPS_LINT_DB   database names
 #   BACKOPS_HTTP_PORT   port of `run` (default 8069); `test` runs the tours on it + 200
 #   BACKOPS_TOUR_TAGS   which tours `test` runs (default backops_tour/backops_procurement)
 #   BACKOPS_SCREENSHOT_DB / BACKOPS_SCREENSHOT_PORT   database and port of `screenshots`
@@ -36,6 +39,9 @@ CONF=$STATE/odoo.conf
 DEMO_DB=${BACKOPS_DEMO_DB:-backops_demo}
 TEST_DB=${BACKOPS_TEST_DB:-backops_test}
 BENCH_DB=${BACKOPS_BENCH_DB:-backops_bench}
+# scratch databases of `lint` and `pot` (the .pot export, the wheel install): suffixed
+LINT_DB=${BACKOPS_LINT_DB:-backops_lint}
+POT=$ADDON/i18n/$ADDON.pot
 HTTP_PORT=${BACKOPS_HTTP_PORT:-8069}
 # the HttpCase tests of tests/test_tours.py (Odoo's --test-tags syntax)
 TOUR_TAGS=${BACKOPS_TOUR_TAGS:-backops_tour/$ADDON}
@@ -48,6 +54,8 @@ SHOT_VENV=$STATE/screenshots-venv
 # the PostgreSQL client, wkhtmltopdf for PDF reports, a compiler, and Chromium,
 # which Odoo drives headless for the browser tours of `test`.
 DEB_PACKAGES=(build-essential libpq-dev libldap2-dev libsasl2-dev postgresql-client wkhtmltopdf curl chromium)
+# what `lint` needs on top: Node.js for prettier (package.json), when there is no npm
+LINT_DEB_PACKAGES=(nodejs npm)
 # Odoo's test helpers look for these browsers in PATH (odoo/tests/common.py)
 BROWSERS=(google-chrome chromium chromium-browser google-chrome-stable)
 # and `screenshots` needs pdftoppm for the RFQ PDF
@@ -363,6 +371,156 @@ cmd_bench() {
     return $status
 }
 
+# --------------------------------------------------------------------------
+# Lint and packaging
+# --------------------------------------------------------------------------
+# the pinned linters (requirements/lint.txt) into the virtualenv and prettier
+# (package-lock.json) into node_modules, each again only when its file changed
+lint_tools() {
+    local want stamp
+    want=$(sha256sum "$ROOT/requirements/lint.txt" | cut -c1-16)
+    stamp=$VENV/.lint-$want
+    if [ ! -f "$stamp" ] || [ ! -x "$VENV/bin/ruff" ] || [ ! -x "$VENV/bin/pylint" ]; then
+        say "Installing the linters (requirements/lint.txt) into $VENV"
+        "$VENV/bin/python" -m pip install -q --disable-pip-version-check -r "$ROOT/requirements/lint.txt"
+        rm -f "$VENV"/.lint-*
+        touch "$stamp"
+    fi
+    command -v npm >/dev/null || { is_debian && deb_packages "${LINT_DEB_PACKAGES[@]}"; }
+    command -v npm >/dev/null || die "npm not found: install Node.js 18 or later (prettier runs on it)"
+    want=$(sha256sum "$ROOT/package-lock.json" | cut -c1-16)
+    stamp=$ROOT/node_modules/.backops-$want
+    if [ ! -f "$stamp" ]; then
+        say "Installing prettier (package-lock.json) into node_modules"
+        (cd "$ROOT" && npm ci --no-audit --no-fund --loglevel=error)
+        touch "$stamp"
+    fi
+}
+
+prettier() { (cd "$ROOT" && node_modules/.bin/prettier "$@"); }
+
+# a scratch database with the addon installed without demo data, then the .pot
+# exported from it with Odoo's own exporter (no --language: a template)
+export_pot() {
+    local out=$1 db=${LINT_DB}_pot
+    drop_db "$db"
+    odoo_bin -d "$db" -i "$ADDON" --without-demo=all --stop-after-init --log-level=warn || return 1
+    odoo_bin -d "$db" --i18n-export="$out" --modules="$ADDON" --stop-after-init --log-level=warn || return 1
+    drop_db "$db"
+}
+
+# the .pot without the header lines that change with the export's date and Odoo's build
+pot_body() { grep -vE '^"(POT-Creation-Date|PO-Revision-Date|Project-Id-Version): ' "$1"; }
+
+# `pip wheel ./backops_procurement` (whool), the wheel installed into a throwaway
+# virtualenv that sees Odoo and its requirements through a .pth file (Odoo itself is
+# not reinstalled), then the addon installed from it on a scratch database with only
+# Odoo's own addons on the addons path: found through the wheel's odoo/addons
+check_wheel() {
+    local tmp=$1 db=${LINT_DB}_wheel site venv_site wheel found
+    mkdir -p "$tmp/dist"
+    "$VENV/bin/python" -m pip wheel -q --disable-pip-version-check --no-deps \
+        --build-constraint "$ROOT/requirements/wheel-build-constraints.txt" -w "$tmp/dist" "$ROOT/$ADDON" \
+        || { echo "error: pip wheel ./$ADDON failed" >&2; return 1; }
+    wheel=$(ls "$tmp"/dist/odoo_addon_"$ADDON"-*.whl)
+    "$VENV/bin/python" -m venv "$tmp/venv" || return 1
+    site=$("$tmp/venv/bin/python" -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')
+    venv_site=$("$VENV/bin/python" -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')
+    echo "import site; site.addsitedir('$venv_site')" > "$site/zz_backops_project_venv.pth"
+    "$tmp/venv/bin/python" -m pip install -q --disable-pip-version-check --no-deps "$wheel" || return 1
+    found=$("$tmp/venv/bin/python" - "$ODOO_SRC/odoo/addons" "$ADDON" <<'EOF'
+import sys
+import odoo
+from odoo.modules.module import get_module_path
+odoo.tools.config.parse_config(["--addons-path", sys.argv[1]])
+print(get_module_path(sys.argv[2], display_warning=False) or "")
+EOF
+)
+    case "$found" in
+        "$site"/odoo/addons/"$ADDON") ;;
+        *) echo "error: Odoo does not find $ADDON in the wheel's install (${found:-not found})" >&2; return 1 ;;
+    esac
+    drop_db "$db"
+    "$tmp/venv/bin/python" "$ODOO_SRC/odoo-bin" -c "$CONF" --addons-path="$ODOO_SRC/odoo/addons" \
+        --data-dir="$tmp/data" -d "$db" -i "$ADDON" --without-demo=all --stop-after-init --log-level=warn \
+        || { drop_db "$db"; echo "error: installing $ADDON from $(basename "$wheel") failed" >&2; return 1; }
+    pg has-module "$db" "$ADDON" \
+        || { drop_db "$db"; echo "error: $ADDON is not installed after -i from the wheel" >&2; return 1; }
+    drop_db "$db"
+    echo "$(basename "$wheel") installs $ADDON from $site"
+}
+
+cmd_lint() {
+    setup
+    lint_tools
+    cd "$ROOT"
+    local tmp started=$SECONDS results=() status=0 out n
+    tmp=$(mktemp -d)
+    # shellcheck disable=SC2064
+    trap "drop_db '${LINT_DB}_pot' || true; drop_db '${LINT_DB}_wheel' || true; rm -rf '$tmp'" EXIT
+    # each part: its output, then one closing line in the summary
+    result() { results+=("$1"); [ "$2" -eq 0 ] || status=1; }
+
+    say "ruff check"
+    out=0; "$VENV/bin/ruff" check --output-format=concise . || out=$?
+    result "ruff check: $([ $out -eq 0 ] && echo ok || echo "failed (scripts/backops.sh format fixes some)")" $out
+
+    say "ruff format --check"
+    out=0; "$VENV/bin/ruff" format --check . || out=$?
+    result "ruff format: $([ $out -eq 0 ] && echo ok || echo "failed (run scripts/backops.sh format)")" $out
+
+    say "pylint-odoo (.pylintrc, Odoo 18.0)"
+    out=0; "$VENV/bin/pylint" --rcfile=.pylintrc --valid-odoo-versions=18.0 --output-format=text "$ADDON" \
+        > "$tmp/pylint.log" 2>&1 || out=$?
+    cat "$tmp/pylint.log"
+    n=$(grep -cE '^[^ ]+:[0-9]+: \[' "$tmp/pylint.log" || true)
+    result "pylint: $([ $out -eq 0 ] && echo ok || echo "failed ($n messages)")" $out
+
+    say "prettier --check (XML)"
+    out=0; prettier --check "$ADDON/**/*.xml" || out=$?
+    result "prettier: $([ $out -eq 0 ] && echo ok || echo "failed (run scripts/backops.sh format)")" $out
+
+    say "$POT is current (exported again on a scratch database)"
+    out=0
+    if [ ! -f "$POT" ]; then
+        echo "error: $POT is missing: run make pot" >&2; out=1
+    elif export_pot "$tmp/$ADDON.pot"; then
+        diff -u --label "$POT (committed)" --label "$POT (exported now)" \
+            <(pot_body "$POT") <(pot_body "$tmp/$ADDON.pot") || out=$?
+    else
+        out=1
+    fi
+    result "pot: $([ $out -eq 0 ] && echo ok || echo "failed ($POT is not what Odoo exports: run make pot)")" $out
+
+    say "wheel: pip wheel ./$ADDON, installed into a fresh virtualenv, the addon installed from it"
+    out=0; check_wheel "$tmp/wheel" || out=$?
+    n=$(cd "$tmp/wheel/dist" 2>/dev/null && ls -- *.whl 2>/dev/null || true)
+    result "wheel: $([ $out -eq 0 ] && echo "ok ($n)" || echo failed)" $out
+
+    say "Lint done in $((SECONDS - started))s"
+    printf '%s\n' "${results[@]}"
+    return $status
+}
+
+# rewrite the files as `lint` wants them; what is left is fixed by hand
+cmd_format() {
+    lint_tools
+    cd "$ROOT"
+    "$VENV/bin/ruff" check --fix --exit-zero --quiet .
+    "$VENV/bin/ruff" format .
+    prettier --write --log-level=warn "$ADDON/**/*.xml"
+}
+
+cmd_pot() {
+    setup
+    cd "$ROOT"
+    mkdir -p "$(dirname "$POT")"
+    trap 'drop_db "'"${LINT_DB}_pot"'" || true' EXIT
+    say "Exporting $POT (scratch database ${LINT_DB}_pot, without demo data)"
+    export_pot "$ROOT/$POT"
+    say "Wrote $POT"
+}
+
 case "${1:-}" in
     setup) setup ;;
     run) shift; cmd_run "$@" ;;
@@ -370,6 +528,9 @@ case "${1:-}" in
     bench) shift; cmd_bench "$@" ;;
     test-odoo) shift; cmd_test_odoo "$@" ;;
     screenshots) shift; cmd_screenshots "$@" ;;
+    lint) cmd_lint ;;
+    format) cmd_format ;;
+    pot) cmd_pot ;;
     odoo) shift; setup >/dev/null; odoo_bin "$@" ;;
-    *) sed -n '2,10p' "$0" | sed 's/^# \{0,1\}//'; exit 2 ;;
+    *) sed -n '2,13p' "$0" | sed 's/^# \{0,1\}//'; exit 2 ;;
 esac

@@ -5,7 +5,7 @@ import xlsxwriter
 from werkzeug.exceptions import BadRequest, NotFound
 from werkzeug.wsgi import wrap_file
 
-from odoo import _, fields
+from odoo import fields
 from odoo.exceptions import UserError
 from odoo.http import Controller, content_disposition, request, route
 
@@ -55,14 +55,16 @@ class ProcurementExportController(Controller):
         except UserError as error:
             raise BadRequest(error.args[0]) from None
         sheets = request.env["sale.order.line"]._get_procurement_export_data(domain)
-        filename = _("Procurement Needs %(date)s.xlsx", date=fields.Date.context_today(request.env.user))
+        filename = request.env._("Procurement Needs %(date)s.xlsx", date=fields.Date.context_today(request.env.user))
         return self._xlsx_response(sheets, filename)
 
     @route("/backops_procurement/backorder_fill/<int:fill_id>.xlsx", type="http", auth="user")
     def export_backorder_fill(self, fill_id):
         """The summary of a Fill Backorders run, as XLSX."""
         fill = self._get_record(request.env["backops.backorder.fill"], fill_id)
-        filename = _("Backorders Filled %(date)s.xlsx", date=fields.Date.to_string(fill.run_date or fill.create_date))
+        filename = request.env._(
+            "Backorders Filled %(date)s.xlsx", date=fields.Date.to_string(fill.run_date or fill.create_date)
+        )
         return self._xlsx_response(fill._get_export_sheets(), filename)
 
     def _get_record(self, model, record_id):

@@ -35,17 +35,20 @@ class ApprovalLock(models.Model):
         keys = sorted(keys)
         if not keys:
             return
-        companies, partners = zip(*keys)
-        self.env.cr.execute(SQL(
-            """
-            INSERT INTO backops_approval_lock (company_id, partner_id, version, create_uid, create_date, write_uid, write_date)
+        companies, partners = zip(*keys, strict=True)
+        self.env.cr.execute(
+            SQL(
+                """
+            INSERT INTO backops_approval_lock
+                   (company_id, partner_id, version, create_uid, create_date, write_uid, write_date)
             SELECT company_id, partner_id, 1, %(uid)s, now() at time zone 'UTC', %(uid)s, now() at time zone 'UTC'
               FROM unnest(%(companies)s::int[], %(partners)s::int[]) AS key(company_id, partner_id)
             ON CONFLICT (company_id, partner_id) DO UPDATE
                SET version = backops_approval_lock.version + 1,
                    write_uid = EXCLUDED.write_uid, write_date = EXCLUDED.write_date
             """,
-            uid=self.env.uid,
-            companies=list(companies),
-            partners=list(partners),
-        ))
+                uid=self.env.uid,
+                companies=list(companies),
+                partners=list(partners),
+            )
+        )

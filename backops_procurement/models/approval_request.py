@@ -1,4 +1,4 @@
-from odoo import _, api, fields, models
+from odoo import api, fields, models
 from odoo.osv import expression
 
 REQUEST_STATES = [
@@ -19,13 +19,9 @@ class ApprovalRequest(models.Model):
     _order = "purchase_order_id, sequence, id"
     _rec_name = "purchase_order_id"
 
-    purchase_order_id = fields.Many2one(
-        "purchase.order", string="Purchase Order", required=True, index=True, ondelete="cascade", readonly=True
-    )
+    purchase_order_id = fields.Many2one("purchase.order", required=True, index=True, ondelete="cascade", readonly=True)
     company_id = fields.Many2one(related="purchase_order_id.company_id", store=True, index=True)
-    tier_id = fields.Many2one(
-        "backops.approval.tier", string="Tier", required=True, readonly=True, ondelete="restrict"
-    )
+    tier_id = fields.Many2one("backops.approval.tier", required=True, readonly=True, ondelete="restrict")
     sequence = fields.Integer(readonly=True)
     state = fields.Selection(REQUEST_STATES, default="pending", required=True, index=True, readonly=True)
     is_next = fields.Boolean(
@@ -42,9 +38,7 @@ class ApprovalRequest(models.Model):
         help="The amount this tier is asked to approve, in the company's currency at "
         "the order date; with the orders added up, when there are.",
     )
-    order_amount = fields.Monetary(
-        string="Order Amount", readonly=True, help="This order's own amount, in the company's currency."
-    )
+    order_amount = fields.Monetary(readonly=True, help="This order's own amount, in the company's currency.")
     related_order_ids = fields.Many2many(
         "purchase.order",
         "backops_approval_request_related_order_rel",
@@ -56,15 +50,13 @@ class ApprovalRequest(models.Model):
         "window, counted with this one so that splitting a purchase does not dodge approval.",
     )
     partner_id = fields.Many2one(related="purchase_order_id.partner_id", string="Vendor")
-    sale_order_ids = fields.Many2many(
-        "sale.order", string="Sale Orders Served", compute="_compute_sale_order_ids"
-    )
+    sale_order_ids = fields.Many2many("sale.order", string="Sale Orders Served", compute="_compute_sale_order_ids")
     requested_by_id = fields.Many2one("res.users", string="Asked By", readonly=True)
     buyer_id = fields.Many2one(
-        "res.users", string="Buyer", readonly=True, help="The order's buyer when it was asked: never its approver."
+        "res.users", readonly=True, help="The order's buyer when it was asked: never its approver."
     )
     requested_at = fields.Datetime(string="Asked On", readonly=True)
-    decided_by_id = fields.Many2one("res.users", string="Decided By", readonly=True)
+    decided_by_id = fields.Many2one("res.users", readonly=True)
     decided_at = fields.Datetime(string="Decided On", readonly=True)
     reason = fields.Text(readonly=True, help="Why the order was rejected, or why the approval was voided.")
     can_approve = fields.Boolean(
@@ -77,12 +69,8 @@ class ApprovalRequest(models.Model):
     @api.depends("state", "sequence", "purchase_order_id.backops_approval_request_ids.state")
     def _compute_is_next(self):
         for request in self:
-            pending = request.purchase_order_id.backops_approval_request_ids.filtered(
-                lambda r: r.state == "pending"
-            )
-            request.is_next = request.state == "pending" and request == pending.sorted(
-                lambda r: (r.sequence, r.id)
-            )[:1]
+            pending = request.purchase_order_id.backops_approval_request_ids.filtered(lambda r: r.state == "pending")
+            request.is_next = request.state == "pending" and request == pending.sorted(lambda r: (r.sequence, r.id))[:1]
 
     def _compute_sale_order_ids(self):
         for request in self:
@@ -97,12 +85,15 @@ class ApprovalRequest(models.Model):
     def _search_can_approve(self, operator, value):
         """The requests ``_backops_approver_refusal`` lets the user approve, as a domain."""
         if operator not in ("=", "!=") or not isinstance(value, bool):
-            raise NotImplementedError(_("Unsupported search on 'Waiting for Me'."))
+            raise NotImplementedError(self.env._("Unsupported search on 'Waiting for Me'."))
         user = self.env.user
         # the tiers ``backops.approval.tier._is_approver`` lets the user approve (few)
-        tiers = self.env["backops.approval.tier"].with_context(active_test=False).search(
-            [("group_id", "in", user.groups_id.ids)]
-        ).filtered(lambda tier: tier._is_approver(user))
+        tiers = (
+            self.env["backops.approval.tier"]
+            .with_context(active_test=False)
+            .search([("group_id", "in", user.groups_id.ids)])
+            .filtered(lambda tier: tier._is_approver(user))
+        )
         domain = [
             ("is_next", "=", True),
             ("state", "=", "pending"),
@@ -110,9 +101,12 @@ class ApprovalRequest(models.Model):
             "|",
             ("company_id.backops_approval_allow_self", "=", True),
             # not a requester of the order (purchase.order._backops_requesters)
-            "&", "&",
+            "&",
+            "&",
             ("purchase_order_id.create_uid", "!=", user.id),
-            "|", ("purchase_order_id.user_id", "=", False), ("purchase_order_id.user_id", "!=", user.id),
+            "|",
+            ("purchase_order_id.user_id", "=", False),
+            ("purchase_order_id.user_id", "!=", user.id),
             (
                 "purchase_order_id.backops_approval_request_ids",
                 "not any",

@@ -1,4 +1,4 @@
-from odoo import _, api, fields, models
+from odoo import api, fields, models
 from odoo.exceptions import UserError, ValidationError
 
 
@@ -25,8 +25,7 @@ class ApprovalTier(models.Model):
         required=True,
         currency_field="currency_id",
         tracking=True,
-        help="Orders of this amount or more, in the company's currency at the order "
-        "date, need this tier's approval.",
+        help="Orders of this amount or more, in the company's currency at the order date, need this tier's approval.",
     )
     group_id = fields.Many2one(
         "res.groups",
@@ -53,7 +52,7 @@ class ApprovalTier(models.Model):
             outsiders = tier.user_ids.filtered(lambda user, tier=tier: tier.group_id not in user.groups_id)
             if outsiders:
                 raise ValidationError(
-                    _(
+                    self.env._(
                         "%(tier)s: %(users)s are not in the approvers' group %(group)s.",
                         tier=tier.name,
                         users=", ".join(outsiders.mapped("name")),
@@ -114,7 +113,7 @@ class ApprovalTier(models.Model):
         used = self.env["backops.approval.request"].sudo().search_count([("tier_id", "in", self.ids)], limit=1)
         if used:
             raise UserError(
-                _(
+                self.env._(
                     "%(tiers)s approved or waited on purchase orders: archive them instead, so "
                     "that the orders keep their history.",
                     tiers=", ".join(self.mapped("name")),

@@ -1,7 +1,7 @@
 import logging
 from collections import defaultdict
 
-from odoo import _, api, fields, models
+from odoo import api, fields, models
 from odoo.exceptions import UserError
 from odoo.service.model import PG_CONCURRENCY_EXCEPTIONS_TO_RETRY
 
@@ -23,7 +23,7 @@ class BackorderFill(models.Model):
     _order = "id desc"
     _check_company_auto = True
 
-    name = fields.Char(required=True, default=lambda self: _("Fill Backorders"))
+    name = fields.Char(required=True, default=lambda self: self.env._("Fill Backorders"))
     company_id = fields.Many2one("res.company", required=True, default=lambda self: self.env.company, index=True)
     state = fields.Selection(
         [("draft", "Draft"), ("preview", "Previewed"), ("done", "Done")],
@@ -142,7 +142,7 @@ class BackorderFill(models.Model):
 
     @api.model_create_multi
     def create(self, vals_list):
-        check_not_derived(self, vals_list, RUN_FIELDS, _("a fill records them when it previews or runs."))
+        check_not_derived(self, vals_list, RUN_FIELDS, self.env._("a fill records them when it previews or runs."))
         # said explicitly: a default value of the user's never records a run
         return super().create([dict(vals, state="draft", run_date=False, run_user_id=False) for vals in vals_list])
 
@@ -152,7 +152,7 @@ class BackorderFill(models.Model):
             for template in fill.template_complete_id | fill.template_partial_id:
                 if template.model != "stock.picking":
                     raise UserError(
-                        _(
+                        self.env._(
                             "%(template)s is an email of %(model)s: a fill sends emails of deliveries.",
                             template=template.name,
                             model=template.model,
@@ -160,13 +160,15 @@ class BackorderFill(models.Model):
                     )
 
     def write(self, vals):
-        check_not_derived(self, [vals], RUN_FIELDS, _("a fill records them when it previews or runs."))
+        check_not_derived(self, [vals], RUN_FIELDS, self.env._("a fill records them when it previews or runs."))
         return super().write(vals)
 
-    def _write_results(self, values, **fill_values):
+    def _write_results(self, values, **fill_values):  # pylint: disable=missing-return
         """Write the fill (``fill_values``: what it records of its run), then replace
         its result lines by ``values``."""
         self.ensure_one()
+        # Model.write, past this model's write(), which refuses these fields to users;
+        # nothing to return
         super().write(fill_values)
         # sudo: fill lines are read-only for users; the fill, which the user may
         # write (just written), writes its own results and nothing else
@@ -182,8 +184,11 @@ class BackorderFill(models.Model):
         self._check_runnable()
         if self.state == "done":
             raise UserError(
-                _("%(fill)s ran on %(date)s: reset it to preview again (its results are then cleared).",
-                  fill=self.name, date=self.run_date)
+                self.env._(
+                    "%(fill)s ran on %(date)s: reset it to preview again (its results are then cleared).",
+                    fill=self.name,
+                    date=self.run_date,
+                )
             )
         Service = self.env["backops.backorder.fill.service"]
         plan = Service._plan(self._candidate_moves(), self.mode, self.priority)
@@ -209,7 +214,7 @@ class BackorderFill(models.Model):
         for fill in self:
             fill.check_access("write")
             if fill.product_scope == "selected" and not fill.product_ids:
-                raise UserError(_("Choose the products to fill, or fill all products."))
+                raise UserError(self.env._("Choose the products to fill, or fill all products."))
 
     def _run(self, batch_size=None, on_progress=None):
         """Plan, then ship order batch by order batch. A batch that fails is retried
@@ -227,7 +232,7 @@ class BackorderFill(models.Model):
         emails = {}
         done_count = 0
         for start in range(0, len(plan), batch_size):
-            batch = plan[start:start + batch_size]
+            batch = plan[start : start + batch_size]
             batch_results, batch_emails = self._run_batch(batch, ship_date)
             results += batch_results
             emails.update(batch_emails)
@@ -261,7 +266,7 @@ class BackorderFill(models.Model):
                 skipped = entry._replace(
                     rows=[row._replace(fill=0.0) for row in entry.rows],
                     outcome="skipped",
-                    reason=_("error: %(error)s", error=str(error)),
+                    reason=self.env._("error: %(error)s", error=str(error)),
                 )
                 return [skipped], {}
             results, emails = [], {}
@@ -323,14 +328,27 @@ class BackorderFill(models.Model):
             units[(line.product_id.display_name, line.product_uom.name)] += line.fill_qty
         return [
             (
-                _("Orders"),
-                [_("Sale Order"), _("Customer"), _("Delivery"), _("Shipped On"), _("Product"), _("Needed"), _("Available"),
-                 _("Shipped"), _("Remaining"), _("Unit"), _("Outcome"), _("Reason"), _("Email")],
+                self.env._("Orders"),
+                [
+                    self.env._("Sale Order"),
+                    self.env._("Customer"),
+                    self.env._("Delivery"),
+                    self.env._("Shipped On"),
+                    self.env._("Product"),
+                    self.env._("Needed"),
+                    self.env._("Available"),
+                    self.env._("Shipped"),
+                    self.env._("Remaining"),
+                    self.env._("Unit"),
+                    self.env._("Outcome"),
+                    self.env._("Reason"),
+                    self.env._("Email"),
+                ],
                 order_rows,
             ),
             (
-                _("Units per Product"),
-                [_("Product"), _("Unit"), _("Shipped")],
+                self.env._("Units per Product"),
+                [self.env._("Product"), self.env._("Unit"), self.env._("Shipped")],
                 [(product, uom, quantity) for (product, uom), quantity in sorted(units.items())],
             ),
         ]

@@ -14,7 +14,7 @@ class BackorderFillLine(models.Model):
 
     fill_id = fields.Many2one("backops.backorder.fill", required=True, ondelete="cascade", index=True)
     company_id = fields.Many2one(related="fill_id.company_id", store=True, index=True)
-    sale_order_id = fields.Many2one("sale.order", string="Sale Order", readonly=True, check_company=True)
+    sale_order_id = fields.Many2one("sale.order", readonly=True, check_company=True)
     partner_id = fields.Many2one(related="sale_order_id.partner_id", string="Customer")
     picking_id = fields.Many2one("stock.picking", string="Backorder", readonly=True, check_company=True)
     product_id = fields.Many2one("product.product", readonly=True, check_company=True)
@@ -22,14 +22,10 @@ class BackorderFillLine(models.Model):
     needed_qty = fields.Float(string="Needed", digits="Product Unit of Measure", readonly=True)
     available_qty = fields.Float(string="Available", digits="Product Unit of Measure", readonly=True)
     fill_qty = fields.Float(string="Ships", digits="Product Unit of Measure", readonly=True)
-    remaining_qty = fields.Float(
-        string="Remains", digits="Product Unit of Measure", compute="_compute_remaining_qty"
-    )
+    remaining_qty = fields.Float(string="Remains", digits="Product Unit of Measure", compute="_compute_remaining_qty")
     outcome = fields.Selection(OUTCOMES, readonly=True)
     reason = fields.Char(readonly=True)
-    email = fields.Selection(
-        [("complete", "Order complete"), ("partial", "Partial shipment")], string="Email", readonly=True
-    )
+    email = fields.Selection([("complete", "Order complete"), ("partial", "Partial shipment")], readonly=True)
 
     @api.depends("needed_qty", "fill_qty")
     def _compute_remaining_qty(self):

@@ -2,7 +2,7 @@ import math
 from collections import defaultdict, namedtuple
 from datetime import timedelta
 
-from odoo import _, api, fields, models
+from odoo import api, fields, models
 from odoo.exceptions import UserError
 from odoo.tools import SQL, float_compare, float_is_zero, float_round
 
@@ -98,7 +98,7 @@ class BackorderFillService(models.AbstractModel):
             # not stored and not recomputed when quants change: read afresh
             products = products.with_context(location=location.id)
             products.invalidate_recordset(["free_qty"])
-            for product, free in zip(products, products.mapped("free_qty")):
+            for product, free in zip(products, products.mapped("free_qty"), strict=True):
                 pool[(product.id, location.id)] = max(free, 0.0)
         for move in moves:
             if move.product_id.is_storable:
@@ -163,7 +163,7 @@ class BackorderFillService(models.AbstractModel):
             if outside.get(order):
                 rows, _used = self._take(self._sorted_moves(moves_by_order[order]), pool, wanted)
                 rows = [row._replace(fill=0.0) for row in rows]
-                reason = _(
+                reason = self.env._(
                     "it also waits for %(products)s, not in this fill",
                     products=", ".join(outside[order].product_id.mapped("display_name")),
                 )
@@ -179,7 +179,7 @@ class BackorderFillService(models.AbstractModel):
                 pool[key] -= quantity
             plan.append(FillOrder(order, rows, self._outcome(rows), False, mode == "complete"))
             if plan[-1].outcome == "skipped":
-                plan[-1] = plan[-1]._replace(reason=_("nothing of it is in stock"))
+                plan[-1] = plan[-1]._replace(reason=self.env._("nothing of it is in stock"))
         return plan
 
     @api.model
@@ -200,7 +200,7 @@ class BackorderFillService(models.AbstractModel):
         stock it could have of it."""
         product_rows = [row for row in rows if row.move.product_id == product]
         keys = {(product.id, row.move.location_id.id) for row in product_rows}
-        return _(
+        return self.env._(
             "%(product)s: %(needed)s %(uom)s backordered, %(available)s available",
             product=product.display_name,
             needed=sum(row.needed for row in product_rows),
@@ -268,7 +268,7 @@ class BackorderFillService(models.AbstractModel):
         bad = all_moves.filtered(lambda m: m.state not in OPEN_STATES or m.picking_id.state not in OPEN_STATES)
         if bad:
             raise UserError(
-                _(
+                self.env._(
                     "%(pickings)s is done or cancelled: nothing was shipped.",
                     pickings=", ".join(bad.picking_id.mapped("name")),
                 )
@@ -323,9 +323,16 @@ class BackorderFillService(models.AbstractModel):
         storable = moves.filtered(lambda m: m.product_id.is_storable)
         if storable:
             # sudo: the lock covers every quant the reservation may take, whoever may read it
-            query = self.env["stock.quant"].sudo()._search(
-                [("product_id", "in", storable.product_id.ids), ("location_id", "child_of", storable.location_id.ids)],
-                order="id",
+            query = (
+                self.env["stock.quant"]
+                .sudo()
+                ._search(
+                    [
+                        ("product_id", "in", storable.product_id.ids),
+                        ("location_id", "child_of", storable.location_id.ids),
+                    ],
+                    order="id",
+                )
             )
             self.env.cr.execute(SQL("%s FOR NO KEY UPDATE", query.select()))
         for model in ("stock.quant", "stock.move.line", "stock.move", "stock.picking"):
@@ -372,7 +379,7 @@ class BackorderFillService(models.AbstractModel):
                     entry._replace(
                         rows=[row._replace(fill=0.0) for row in entry.rows],
                         outcome="skipped",
-                        reason=_("the stock changed since the plan: the order can no longer ship complete"),
+                        reason=self.env._("the stock changed since the plan: the order can no longer ship complete"),
                     )
                 )
                 continue
@@ -385,14 +392,16 @@ class BackorderFillService(models.AbstractModel):
                     shipped = move.product_uom._compute_quantity(move.quantity, move.product_id.uom_id, round=False)
                 if self._compare(shipped, planned.get(move, 0.0), move) < 0:
                     notes.append(
-                        _(
+                        self.env._(
                             "%(product)s: %(planned)s planned, %(shipped)s still in stock",
-                            product=move.product_id.display_name, planned=planned.get(move, 0.0), shipped=shipped,
+                            product=move.product_id.display_name,
+                            planned=planned.get(move, 0.0),
+                            shipped=shipped,
                         )
                     )
                 rows.append(row._replace(fill=shipped))
             outcome = self._outcome(rows)
-            reason = "; ".join(notes) or (_("nothing of it is in stock") if outcome == "skipped" else False)
+            reason = "; ".join(notes) or (self.env._("nothing of it is in stock") if outcome == "skipped" else False)
             results.append(entry._replace(rows=rows, outcome=outcome, reason=reason))
         return results
 

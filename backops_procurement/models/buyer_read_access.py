@@ -11,10 +11,10 @@ Users to whom another group gives these models (salespeople, stock users, accoun
 keep what Odoo gives them.
 """
 
-from odoo import _, api, models, tools
+from odoo import api, models, tools
 from odoo.exceptions import AccessError
-from odoo.osv import expression
 from odoo.models import fix_import_export_id_paths
+from odoo.osv import expression
 from odoo.tools.safe_eval import safe_eval
 
 PROCUREMENT_GROUPS = ("backops_procurement.group_procurement_user", "backops_procurement.group_procurement_manager")
@@ -50,18 +50,22 @@ class ProcurementReadMixin(models.AbstractModel):
         if not groups & procurement_groups:
             return False
         other_groups = groups - procurement_groups
-        accesses = self.env["ir.model.access"].sudo().search(
-            [("model_id.model", "=", self._name), ("perm_read", "=", True)]
+        accesses = (
+            self.env["ir.model.access"].sudo().search([("model_id.model", "=", self._name), ("perm_read", "=", True)])
         )
         if not any(not access.group_id or access.group_id in other_groups for access in accesses):
             return "buyer"
-        rules = self.env["ir.rule"].sudo().search(
-            [
-                ("model_id.model", "=", self._name),
-                ("perm_read", "=", True),
-                ("global", "=", False),
-                ("groups", "in", other_groups.ids),
-            ]
+        rules = (
+            self.env["ir.rule"]
+            .sudo()
+            .search(
+                [
+                    ("model_id.model", "=", self._name),
+                    ("perm_read", "=", True),
+                    ("global", "=", False),
+                    ("groups", "in", other_groups.ids),
+                ]
+            )
         )
         if not rules:
             return False
@@ -104,9 +108,8 @@ class ProcurementReadMixin(models.AbstractModel):
         forbidden = [name for name in field_names if name in self._fields and name not in self._backops_buyer_fields]
         if forbidden:
             raise AccessError(
-                _(
-                    "Buyers read the procurement side of %(model)s, not %(fields)s. "
-                    "Reading them takes Sales rights.",
+                self.env._(
+                    "Buyers read the procurement side of %(model)s, not %(fields)s. Reading them takes Sales rights.",
                     model=self.env["ir.model"]._get(self._name).name,
                     fields=", ".join(sorted(forbidden)),
                 )
@@ -250,7 +253,9 @@ class SaleOrderLine(models.Model):
         covers (allocated, or linked by Odoo), and backordered lines (Replenish
         Backorders)."""
         return [
-            "|", "|", "|",
+            "|",
+            "|",
+            "|",
             ("procurement_status", "!=", False),
             ("procurement_allocation_ids", "!=", False),
             ("purchase_line_ids", "!=", False),
@@ -284,15 +289,23 @@ class IrAttachment(models.Model):
     def _search(self, domain, offset=0, limit=None, order=None):
         # what reading, fetching and listing attachments go through
         if not self.env.is_superuser() and (hidden := self._backops_buyer_hidden_models()):
-            domain = ["|", "|", ("res_model", "=", False), ("res_model", "not in", hidden), ("public", "=", True), *domain]
+            domain = [
+                "|",
+                "|",
+                ("res_model", "=", False),
+                ("res_model", "not in", hidden),
+                ("public", "=", True),
+                *domain,
+            ]
         return super()._search(domain, offset, limit, order)
 
     def check(self, mode, values=None):
         # what mail and portal downloads ask
-        super().check(mode, values)
+        res = super().check(mode, values)
         if mode == "read" and self and not self.env.is_superuser() and self._backops_buyer_hidden_models():
             if self - self.search([("id", "in", self.ids)]):
-                raise AccessError(_("Sorry, you are not allowed to access this document."))
+                raise AccessError(self.env._("Sorry, you are not allowed to access this document."))
+        return res
 
 
 class MailMessage(models.Model):

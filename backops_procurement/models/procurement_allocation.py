@@ -1,5 +1,4 @@
-
-from odoo import _, api, fields, models
+from odoo import api, fields, models
 from odoo.exceptions import UserError, ValidationError
 from odoo.tools import SQL, float_compare, float_is_zero
 
@@ -7,7 +6,13 @@ from ..tools import check_not_derived, check_quantity
 
 # stored values the allocation derives from its lines: never written by hand
 DERIVED_FIELDS = (
-    "company_id", "product_id", "sale_order_id", "purchase_order_id", "partner_id", "purchase_uom_qty", "received_qty"
+    "company_id",
+    "product_id",
+    "sale_order_id",
+    "purchase_order_id",
+    "partner_id",
+    "purchase_uom_qty",
+    "received_qty",
 )
 
 
@@ -50,9 +55,7 @@ class ProcurementAllocation(models.Model):
         digits="Product Unit of Measure",
         help="Quantity of the need covered by the RFQ line, in the need's unit of measure.",
     )
-    company_id = fields.Many2one(
-        related="sale_line_id.company_id", store=True, index=True, precompute=True
-    )
+    company_id = fields.Many2one(related="sale_line_id.company_id", store=True, index=True, precompute=True)
     is_automatic = fields.Boolean(
         string="Created by Odoo",
         readonly=True,
@@ -75,9 +78,7 @@ class ProcurementAllocation(models.Model):
     partner_id = fields.Many2one(
         related="purchase_line_id.order_id.partner_id", string="Vendor", store=True, index=True, precompute=True
     )
-    purchase_state = fields.Selection(
-        related="purchase_line_id.order_id.state", string="Purchase Status"
-    )
+    purchase_state = fields.Selection(related="purchase_line_id.order_id.state", string="Purchase Status")
     purchase_uom = fields.Many2one(related="purchase_line_id.product_uom", string="Purchase Unit")
     # not rounded: sums of it are compared with the purchase line's quantity
     purchase_uom_qty = fields.Float(
@@ -102,16 +103,14 @@ class ProcurementAllocation(models.Model):
             sale_uom = allocation.sale_line_id.product_uom
             purchase_uom = allocation.purchase_line_id.product_uom
             if sale_uom and purchase_uom and sale_uom.category_id == purchase_uom.category_id:
-                allocation.purchase_uom_qty = sale_uom._compute_quantity(
-                    allocation.quantity, purchase_uom, round=False
-                )
+                allocation.purchase_uom_qty = sale_uom._compute_quantity(allocation.quantity, purchase_uom, round=False)
             else:
                 allocation.purchase_uom_qty = allocation.quantity
 
     @api.depends("sale_line_id", "purchase_line_id", "quantity")
     def _compute_display_name(self):
         for allocation in self:
-            allocation.display_name = _(
+            allocation.display_name = self.env._(
                 "%(sale)s → %(purchase)s: %(qty)s %(uom)s",
                 sale=allocation.sale_order_id.name or "",
                 purchase=allocation.purchase_order_id.name or "",
@@ -123,7 +122,7 @@ class ProcurementAllocation(models.Model):
     # Rules: each refusal names the need and the RFQ line
     # ------------------------------------------------------------------
     def _describe(self):
-        return _(
+        return self.env._(
             "%(product)s of %(sale)s on %(purchase)s",
             product=self.sale_line_id.product_id.display_name or self.sale_line_id.name,
             sale=self.sale_order_id.name,
@@ -134,11 +133,11 @@ class ProcurementAllocation(models.Model):
     def _check_quantity_values(self, quantities):
         """Refuse quantities that are not positive finite numbers, before anything is written."""
         for quantity in quantities:
-            check_quantity(self.env, quantity, _("Allocated quantity"), allow_zero=False)
+            check_quantity(self.env, quantity, self.env._("Allocated quantity"), allow_zero=False)
             digits = self.env["decimal.precision"].precision_get("Product Unit of Measure")
             if float_is_zero(quantity, precision_digits=digits):
                 raise ValidationError(
-                    _("The quantity allocated to a need must be positive, not %(qty)s.", qty=quantity)
+                    self.env._("The quantity allocated to a need must be positive, not %(qty)s.", qty=quantity)
                 )
 
     @api.model
@@ -151,9 +150,8 @@ class ProcurementAllocation(models.Model):
             need_company, line_company = need.sudo().company_id, line.sudo().company_id
             if need_company != line_company:
                 raise ValidationError(
-                    _(
-                        "%(need)s belongs to %(company)s: it can only be allocated to an RFQ "
-                        "line of %(company)s.",
+                    self.env._(
+                        "%(need)s belongs to %(company)s: it can only be allocated to an RFQ line of %(company)s.",
                         need=need._procurement_label(),
                         company=need_company.name,
                     )
@@ -168,23 +166,24 @@ class ProcurementAllocation(models.Model):
         if not pairs:
             return
         self.flush_model(["sale_line_id", "purchase_line_id"])
-        self.env.cr.execute(SQL(
-            """
+        self.env.cr.execute(
+            SQL(
+                """
             SELECT sale_line_id, purchase_line_id FROM backops_procurement_allocation
              WHERE sale_line_id = ANY(%s) AND purchase_line_id = ANY(%s) AND id != ALL(%s)
             """,
-            list({need.id for need, _line in pairs}),
-            list({line.id for _need, line in pairs}),
-            list(ignore),
-        ))
+                list({need.id for need, _line in pairs}),
+                list({line.id for _need, line in pairs}),
+                list(ignore),
+            )
+        )
         taken = set(self.env.cr.fetchall())
         for need, line in pairs:
             key = (need.id, line.id)
             if key in taken:
                 raise ValidationError(
-                    _(
-                        "%(need)s is already allocated to this RFQ line: change that allocation's "
-                        "quantity instead.",
+                    self.env._(
+                        "%(need)s is already allocated to this RFQ line: change that allocation's quantity instead.",
                         need=need._procurement_label(),
                     )
                 )
@@ -201,11 +200,11 @@ class ProcurementAllocation(models.Model):
             purchase_line = allocation.purchase_line_id
             if sale_line.display_type or purchase_line.display_type:
                 raise ValidationError(
-                    _("Sections and notes cannot be allocated (%(need)s).", need=allocation._describe())
+                    self.env._("Sections and notes cannot be allocated (%(need)s).", need=allocation._describe())
                 )
             if sale_line.product_id != purchase_line.product_id:
                 raise ValidationError(
-                    _(
+                    self.env._(
                         "The RFQ line %(purchase)s is for %(purchase_product)s; it cannot cover "
                         "the need %(sale)s for %(sale_product)s.",
                         purchase=purchase_line.order_id.name,
@@ -216,7 +215,7 @@ class ProcurementAllocation(models.Model):
                 )
             if sale_line.product_uom.category_id != purchase_line.product_uom.category_id:
                 raise ValidationError(
-                    _(
+                    self.env._(
                         "%(need)s: the need is in %(sale_uom)s and the RFQ line in %(purchase_uom)s; "
                         "these units cannot be converted into each other.",
                         need=allocation._describe(),
@@ -232,7 +231,7 @@ class ProcurementAllocation(models.Model):
             order = allocation.purchase_line_id.order_id
             if not order._backops_takes_needs():
                 raise ValidationError(
-                    _(
+                    self.env._(
                         "%(need)s: %(order)s is %(state)s; needs are allocated only to RFQs and "
                         "purchase orders whose lines can still change.",
                         need=allocation._describe(),
@@ -242,7 +241,7 @@ class ProcurementAllocation(models.Model):
                 )
             if not allocation.sale_line_id._is_procurement_need():
                 raise ValidationError(
-                    _(
+                    self.env._(
                         "%(need)s is not a need: its sale order is not confirmed, or its "
                         "product is not subject to procurement.",
                         need=allocation.sale_line_id._procurement_label(),
@@ -258,8 +257,9 @@ class ProcurementAllocation(models.Model):
         self.flush_model(["sale_line_id", "purchase_line_id", "quantity"])
         self.env["purchase.order.line"].flush_model(["order_id"])
         self.env["purchase.order"].flush_model(["state"])
-        self.env.cr.execute(SQL(
-            """
+        self.env.cr.execute(
+            SQL(
+                """
             SELECT alloc.sale_line_id, SUM(alloc.quantity)
               FROM backops_procurement_allocation alloc
               JOIN purchase_order_line pol ON pol.id = alloc.purchase_line_id
@@ -267,8 +267,9 @@ class ProcurementAllocation(models.Model):
              WHERE alloc.sale_line_id = ANY(%s) AND po.state != 'cancel'
           GROUP BY alloc.sale_line_id
             """,
-            needs.ids,
-        ))
+                needs.ids,
+            )
+        )
         totals = dict(self.env.cr.fetchall())
         return {need.id: float(totals.get(need.id, 0.0)) for need in needs}
 
@@ -294,7 +295,7 @@ class ProcurementAllocation(models.Model):
             if need.id in previous and float_compare(total, previous[need.id], precision_rounding=rounding) <= 0:
                 continue  # already in Excess (the sale was lowered): lowering is always fine
             raise ValidationError(
-                _(
+                self.env._(
                     "%(need_label)s needs %(need)s %(uom)s; this would put %(total)s "
                     "%(uom)s on order (Excess). Block Over-Ordering is on for %(company)s.",
                     need_label=need._procurement_label(),
@@ -313,34 +314,41 @@ class ProcurementAllocation(models.Model):
         serialize: Odoo retries the request, which then sees that change."""
         for table, records in (("sale_order_line", needs), ("purchase_order_line", lines)):
             if records:
-                self.env.cr.execute(SQL(
-                    "SELECT id FROM %s WHERE id = ANY(%s) ORDER BY id FOR NO KEY UPDATE",
-                    SQL.identifier(table),
-                    sorted(records.ids),
-                ))
+                self.env.cr.execute(
+                    SQL(
+                        "SELECT id FROM %s WHERE id = ANY(%s) ORDER BY id FOR NO KEY UPDATE",
+                        SQL.identifier(table),
+                        sorted(records.ids),
+                    )
+                )
 
     # ------------------------------------------------------------------
     # CRUD: the rules on every path
     # ------------------------------------------------------------------
+    # create, write, unlink: the user's checks, then _create_allocations,
+    # _write_allocations, _unlink_allocations (which Odoo's own links also go through,
+    # with their own rules) call super()
     @api.model_create_multi
-    def create(self, vals_list):
+    def create(self, vals_list):  # pylint: disable=method-required-super
         # the user's right first: no rule below tells someone without it anything
         self.check_access("create")
         if any("is_automatic" in vals for vals in vals_list):
-            raise UserError(_("Allocations created by Odoo follow its own links; they cannot be made by hand."))
+            raise UserError(
+                self.env._("Allocations created by Odoo follow its own links; they cannot be made by hand.")
+            )
         check_not_derived(self, vals_list, DERIVED_FIELDS)
         return self._create_allocations(vals_list)
 
-    def write(self, vals):
+    def write(self, vals):  # pylint: disable=method-required-super
         self.check_access("write")
         if "is_automatic" in vals:
-            raise UserError(_("Whether Odoo created an allocation is not for users to change."))
+            raise UserError(self.env._("Whether Odoo created an allocation is not for users to change."))
         check_not_derived(self, [vals], DERIVED_FIELDS)
         self._check_not_locked()
         moving = self.filtered("is_automatic") if vals.keys() & {"sale_line_id", "purchase_line_id"} else self.browse()
         if moving:
             raise UserError(
-                _(
+                self.env._(
                     "%(need)s mirrors the purchase line Odoo created for it: it follows Odoo's link and "
                     "cannot be moved. Allocate the need to another RFQ line instead.",
                     need=moving[0]._describe(),
@@ -357,7 +365,7 @@ class ProcurementAllocation(models.Model):
         self._check_quantity_values([vals.get("quantity") for vals in vals_list])
         needs = self.env["sale.order.line"].browse([vals.get("sale_line_id") for vals in vals_list])
         lines = self.env["purchase.order.line"].browse([vals.get("purchase_line_id") for vals in vals_list])
-        pairs = [(need, line) for need, line in zip(needs, lines) if need and line]
+        pairs = [(need, line) for need, line in zip(needs, lines, strict=True) if need and line]
         self._check_pair_companies(pairs)
         self._check_pairs_unique(pairs)
         if not automatic:
@@ -381,7 +389,9 @@ class ProcurementAllocation(models.Model):
         new_need = Need.browse(vals.get("sale_line_id"))
         new_line = Line.browse(vals.get("purchase_line_id"))
         if new_need or new_line:
-            pairs = [(new_need or allocation.sale_line_id, new_line or allocation.purchase_line_id) for allocation in self]
+            pairs = [
+                (new_need or allocation.sale_line_id, new_line or allocation.purchase_line_id) for allocation in self
+            ]
             self._check_pair_companies(pairs)
             self._check_pairs_unique(pairs, ignore=self.ids)
         needs, lines = self.sale_line_id | new_need, self.purchase_line_id | new_line
@@ -402,7 +412,7 @@ class ProcurementAllocation(models.Model):
                 lines._sync_automatic_allocations()
         return res
 
-    def unlink(self):
+    def unlink(self):  # pylint: disable=method-required-super
         self.check_access("unlink")
         self._check_not_locked()
         return self._unlink_allocations()
@@ -412,7 +422,7 @@ class ProcurementAllocation(models.Model):
         locked = self.filtered(lambda allocation: allocation.purchase_line_id.order_id._backops_is_locked())
         if locked:
             raise UserError(
-                _(
+                self.env._(
                     "%(order)s is locked: what it covers no longer changes. Unlock it first.",
                     order=locked[0].purchase_order_id.name,
                 )

@@ -47,8 +47,11 @@ class ProcurementAllocation(models.Model):
     def _backops_share_order(self):
         """The order in which a purchase line's receipts go to the needs it covers."""
         need = self.sale_line_id
-        return (need.backops_promised_date or fields.Datetime.to_datetime("9999-12-31"), self.sale_order_id.name or "", self.id or 0)
-
+        return (
+            need.backops_promised_date or fields.Datetime.to_datetime("9999-12-31"),
+            self.sale_order_id.name or "",
+            self.id or 0,
+        )
 
     @api.model
     def _mto_received(self, purchase_line):
@@ -60,7 +63,9 @@ class ProcurementAllocation(models.Model):
                 continue
             sale_lines = move.move_dest_ids.sale_line_id
             if len(sale_lines) == 1:
-                linked[sale_lines] += move.product_uom._compute_quantity(move.quantity, purchase_line.product_uom, round=False)
+                linked[sale_lines] += move.product_uom._compute_quantity(
+                    move.quantity, purchase_line.product_uom, round=False
+                )
         return linked
 
     @api.model

@@ -1,6 +1,6 @@
 from collections import defaultdict
 
-from odoo import _, api, models
+from odoo import api, models
 from odoo.exceptions import UserError
 from odoo.tools import float_compare, float_is_zero, float_round
 
@@ -31,7 +31,9 @@ class ProcurementAllocation(models.Model):
             return
         PurchaseOrder = self.env["purchase.order"]
         orders = PurchaseOrder.browse([order.id for order in plan])
-        needs = self.env["sale.order.line"].browse(list({need.id for quantities in plan.values() for need in quantities}))
+        needs = self.env["sale.order.line"].browse(
+            list({need.id for quantities in plan.values() for need in quantities})
+        )
         orders.check_access("write")
         self.check_access("create")
         self._check_plan(plan)
@@ -67,13 +69,15 @@ class ProcurementAllocation(models.Model):
                     "product_id": product_id,
                     "product_uom": items[0][0].product_id.uom_po_id.id,
                     "product_qty": self._line_quantity(
-                        0.0, items[0][0].product_id.uom_po_id, [(need, quantity, self.browse()) for need, quantity in items]
+                        0.0,
+                        items[0][0].product_id.uom_po_id,
+                        [(need, quantity, self.browse()) for need, quantity in items],
                     ),
                 }
                 for (order_id, product_id), items in new_lines.items()
             ]
         )
-        for line, items in zip(created, new_lines.values()):
+        for line, items in zip(created, new_lines.values(), strict=True):
             line_items[line] = [(need, quantity, self.browse()) for need, quantity in items]
 
         grown, shrunk = {}, {}
@@ -150,7 +154,7 @@ class ProcurementAllocation(models.Model):
                 check_quantity(self.env, quantity, need._procurement_label())
                 if need.company_id != order.company_id:
                     raise UserError(
-                        _(
+                        self.env._(
                             "%(need)s belongs to %(company)s; it can only be allocated to RFQs of %(company)s.",
                             need=need._procurement_label(),
                             company=need.company_id.name,
@@ -158,7 +162,7 @@ class ProcurementAllocation(models.Model):
                     )
                 if quantity and not need._is_procurement_need():
                     raise UserError(
-                        _(
+                        self.env._(
                             "%(need)s is not a need: its sale order is not confirmed, or its "
                             "product is not subject to procurement.",
                             need=need._procurement_label(),

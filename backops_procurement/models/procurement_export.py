@@ -1,6 +1,6 @@
 import json
 
-from odoo import _, api, fields, models
+from odoo import api, fields, models
 from odoo.exceptions import AccessError, MissingError, UserError
 from odoo.osv import expression
 
@@ -28,7 +28,7 @@ class ProcurementExport(models.TransientModel):
         try:
             domain = json.loads(text)
         except ValueError as error:
-            raise UserError(_("The domain is not JSON: %(error)s", error=error)) from None
+            raise UserError(self.env._("The domain is not JSON: %(error)s", error=error)) from None
         return self._check_domain(domain)
 
     @api.model
@@ -36,7 +36,7 @@ class ProcurementExport(models.TransientModel):
         """``domain`` if it is a valid domain on sale order lines for the current
         user, else ``UserError`` saying why."""
         if not isinstance(domain, (list, tuple)):
-            raise UserError(_("The domain must be a list of conditions, not %(domain)s.", domain=domain))
+            raise UserError(self.env._("The domain must be a list of conditions, not %(domain)s.", domain=domain))
         for term in domain:
             if term in DOMAIN_OPERATORS:
                 continue
@@ -49,7 +49,7 @@ class ProcurementExport(models.TransientModel):
                 and not (isinstance(term[2], (list, tuple)) and all(isinstance(v, DOMAIN_SCALARS) for v in term[2]))
             ):
                 raise UserError(
-                    _(
+                    self.env._(
                         "%(term)s is not a condition: a condition is [field, operator, value], "
                         "the value a number, a text, true, false, null or a list of those.",
                         term=json.dumps(term),
@@ -63,7 +63,7 @@ class ProcurementExport(models.TransientModel):
         except (AccessError, MissingError):
             raise
         except Exception as error:  # noqa: BLE001 - any malformed domain is the client's error
-            raise UserError(_("The domain is not valid: %(error)s", error=error)) from None
+            raise UserError(self.env._("The domain is not valid: %(error)s", error=error)) from None
         return domain
 
     @api.model
@@ -115,9 +115,7 @@ class SaleOrderLine(models.Model):
         # sudo: the reference of the RFQ of an allocation the user reads, as the
         # allocation shows it (salespeople have no right on purchase orders)
         rfq_names = {allocation: allocation.purchase_order_id.sudo().name for allocation in allocations}
-        allocations = allocations.sorted(
-            lambda a: (a.partner_id.display_name or "", rfq_names[a], a.id)
-        )
+        allocations = allocations.sorted(lambda a: (a.partner_id.display_name or "", rfq_names[a], a.id))
         allocation_rows = [
             (
                 allocation.partner_id.display_name,
@@ -135,16 +133,38 @@ class SaleOrderLine(models.Model):
         ]
         return [
             (
-                _("Needs"),
-                [_("Sale Order"), _("Customer"), _("Section"), _("Product"), _("Needed"), _("Unit"),
-                 _("Status"), _("Ordered"), _("Allocated"), _("Remaining"), _("Vendor"),
-                 _("Salesperson"), _("Delivery Date")],
+                self.env._("Needs"),
+                [
+                    self.env._("Sale Order"),
+                    self.env._("Customer"),
+                    self.env._("Section"),
+                    self.env._("Product"),
+                    self.env._("Needed"),
+                    self.env._("Unit"),
+                    self.env._("Status"),
+                    self.env._("Ordered"),
+                    self.env._("Allocated"),
+                    self.env._("Remaining"),
+                    self.env._("Vendor"),
+                    self.env._("Salesperson"),
+                    self.env._("Delivery Date"),
+                ],
                 need_rows,
             ),
             (
-                _("Allocations by Vendor"),
-                [_("Vendor"), _("RFQ / PO"), _("Purchase Status"), _("Sale Order"), _("Section"),
-                 _("Product"), _("Allocated"), _("Unit"), _("In Purchase Unit"), _("Purchase Unit")],
+                self.env._("Allocations by Vendor"),
+                [
+                    self.env._("Vendor"),
+                    self.env._("RFQ / PO"),
+                    self.env._("Purchase Status"),
+                    self.env._("Sale Order"),
+                    self.env._("Section"),
+                    self.env._("Product"),
+                    self.env._("Allocated"),
+                    self.env._("Unit"),
+                    self.env._("In Purchase Unit"),
+                    self.env._("Purchase Unit"),
+                ],
                 allocation_rows,
             ),
         ]

@@ -10,8 +10,12 @@ class ProductProduct(models.Model):
         variant or this one, valid on ``date`` (today by default), for ``quantity`` in
         ``uom``, by sequence then price). None when no vendor line fits, as for Odoo."""
         self.ensure_one()
-        return self.with_company(company)._select_seller(
-            quantity=quantity or 0.0,
-            uom_id=uom or self.uom_id,
-            date=date or fields.Date.context_today(self),
-        ).partner_id
+        return (
+            self.with_company(company)
+            ._select_seller(
+                quantity=quantity or 0.0,
+                uom_id=uom or self.uom_id,
+                date=date or fields.Date.context_today(self),
+            )
+            .partner_id
+        )

@@ -1,6 +1,6 @@
 from collections import defaultdict
 
-from odoo import _, api, fields, models
+from odoo import api, fields, models
 from odoo.exceptions import UserError, ValidationError
 from odoo.tools import float_compare, float_is_zero, is_html_empty
 
@@ -51,7 +51,6 @@ class PurchaseOrder(models.Model):
     delivery_instructions = fields.Text(string="Delivery/Pickup Instructions")
     bill_to_id = fields.Many2one(
         "res.partner",
-        string="Bill To",
         compute="_compute_bill_to_id",
         store=True,
         readonly=False,
@@ -109,9 +108,7 @@ class PurchaseOrder(models.Model):
                 lines = order.order_line.filtered(
                     lambda line: not line.display_type and not line.is_downpayment and line.product_id
                 )
-                received = [
-                    (line.qty_received, line.product_qty, line.product_uom.rounding or 0.01) for line in lines
-                ]
+                received = [(line.qty_received, line.product_qty, line.product_uom.rounding or 0.01) for line in lines]
                 if received and all(
                     float_compare(done, ordered, precision_rounding=rounding) >= 0
                     for done, ordered, rounding in received
@@ -131,7 +128,7 @@ class PurchaseOrder(models.Model):
                 and order.delivery_window_end < order.delivery_window_start
             ):
                 raise ValidationError(
-                    _("%(order)s: the delivery window ends before it starts.", order=order.name)
+                    self.env._("%(order)s: the delivery window ends before it starts.", order=order.name)
                 )
 
     def _has_backops_rfq_details(self):
@@ -177,7 +174,7 @@ class PurchaseOrder(models.Model):
     def _activity_cancel_on_sale(self):
         """Tell salespeople when an RFQ/PO covering their needs is cancelled, as Odoo
         does for the purchase lines it generated for their orders."""
-        super()._activity_cancel_on_sale()
+        res = super()._activity_cancel_on_sale()
         lines_by_sale_order = defaultdict(lambda: self.env["purchase.order.line"])
         for line in self.order_line:
             for allocation in line.procurement_allocation_ids:
@@ -197,6 +194,7 @@ class PurchaseOrder(models.Model):
                     "purchase_order_lines": purchase_lines,
                 },
             )
+        return res
 
     # ------------------------------------------------------------------
     # Actions
@@ -206,7 +204,7 @@ class PurchaseOrder(models.Model):
         self._check_procurement_editable()
         return {
             "type": "ir.actions.act_window",
-            "name": _("Line Item Editor: %(order)s", order=self.name),
+            "name": self.env._("Line Item Editor: %(order)s", order=self.name),
             "res_model": "backops.line.item.editor",
             "view_mode": "form",
             "target": "new",
@@ -240,7 +238,7 @@ class PurchaseOrder(models.Model):
         for order in self:
             if not order._backops_takes_needs():
                 raise UserError(
-                    _(
+                    self.env._(
                         "%(order)s is %(state)s: its lines can no longer change.",
                         order=order.name,
                         state=dict(order._fields["state"]._description_selection(self.env))[order.state],
@@ -258,11 +256,13 @@ class PurchaseOrder(models.Model):
         one that Odoo did not create for a sale (make-to-order, dropship)."""
         self.ensure_one()
         return self.order_line.filtered(
-            lambda line: line.product_id == product
-            and not line.display_type
-            and not line.sale_line_id
-            and not line.move_dest_ids
-            and line.product_uom == product.uom_po_id
+            lambda line: (
+                line.product_id == product
+                and not line.display_type
+                and not line.sale_line_id
+                and not line.move_dest_ids
+                and line.product_uom == product.uom_po_id
+            )
         )[:1]
 
     # ------------------------------------------------------------------

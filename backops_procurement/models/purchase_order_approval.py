@@ -1,6 +1,6 @@
 from collections import defaultdict
 
-from odoo import Command, _, api, fields, models
+from odoo import Command, api, fields, models
 from odoo.exceptions import AccessError, UserError
 
 from .purchase_order_approval_gate import CONFIRMED_STATES
@@ -12,7 +12,6 @@ class PurchaseOrder(models.Model):
     confirmed is the gate's (purchase_order_approval_gate.py)."""
 
     _inherit = "purchase.order"
-
 
     backops_approval_request_ids = fields.One2many(
         "backops.approval.request", "purchase_order_id", string="Approvals", copy=False
@@ -121,13 +120,13 @@ class PurchaseOrder(models.Model):
                     ask |= tier
             for request in pending:
                 if request.tier_id not in measure.needed:
-                    voids[_("the amount no longer needs this tier")] |= request
+                    voids[self.env._("the amount no longer needs this tier")] |= request
                 elif request.tier_id in measure.covering.tier_id:
-                    voids[_("approved with the orders added up")] |= request
+                    voids[self.env._("approved with the orders added up")] |= request
                 elif request.tier_id in ask:
-                    voids[_("the amount went above what was asked")] |= request
+                    voids[self.env._("the amount went above what was asked")] |= request
             for request in requests.filtered(lambda r: r.state == "approved" and r.tier_id in ask):
-                voids[_("the amount went above what was approved")] |= request
+                voids[self.env._("the amount went above what was approved")] |= request
             if ask or any(request.purchase_order_id == order for voided in voids.values() for request in voided):
                 changed |= order
             if not ask:
@@ -151,7 +150,7 @@ class PurchaseOrder(models.Model):
                     }
                 )
             bodies[order.id] = order._backops_approval_message(
-                _("Approval requested"), ask, measure.total, related=confirmed, served=served
+                self.env._("Approval requested"), ask, measure.total, related=confirmed, served=served
             )
         for reason, requests in voids.items():
             # sudo: requests follow the order's amount, whoever changes it
@@ -179,13 +178,14 @@ class PurchaseOrder(models.Model):
         never_asked = others.filtered(lambda order: measures[order.id].missing)
         if never_asked:
             raise AccessError(
-                _(
-                    "%(orders)s must be approved before it is confirmed (%(tiers)s): confirm "
-                    "it to ask for approval.",
+                self.env._(
+                    "%(orders)s must be approved before it is confirmed (%(tiers)s): confirm it to ask for approval.",
                     orders=", ".join(never_asked.mapped("name")),
-                    tiers=", ".join(self.env["backops.approval.tier"].union(
-                        *(measures[order.id].missing for order in never_asked)
-                    ).mapped("name")),
+                    tiers=", ".join(
+                        self.env["backops.approval.tier"]
+                        .union(*(measures[order.id].missing for order in never_asked))
+                        .mapped("name")
+                    ),
                 )
             )
         # Odoo confirms the orders _approval_allowed lets through: those still waiting
@@ -200,17 +200,17 @@ class PurchaseOrder(models.Model):
         one rule behind the Approve button, the To Approve list and the approval."""
         self.ensure_one()
         if not request or request.state != "pending" or not request.is_next:
-            return _("%(order)s is not waiting for an approval.", order=self.name)
+            return self.env._("%(order)s is not waiting for an approval.", order=self.name)
         tier = request.tier_id
         if not tier._is_approver(user):
-            return _(
+            return self.env._(
                 "You cannot approve %(order)s: it waits for %(tier)s, approved by %(approvers)s.",
                 order=self.name,
                 tier=tier.name,
                 approvers=", ".join(tier._get_approvers().mapped("name")) or tier.group_id.full_name,
             )
         if not self.company_id.backops_approval_allow_self and user in self._backops_requesters():
-            return _(
+            return self.env._(
                 "You cannot approve %(order)s: you created it, are its buyer, or asked for its "
                 "approval, and %(company)s does not let buyers approve their own orders.",
                 order=self.name,
@@ -230,7 +230,7 @@ class PurchaseOrder(models.Model):
     def _backops_approve_next_tier(self):
         """Approve, for the current user, the next waiting tier of each order."""
         self._backops_decide_next_tier(
-            {"state": "approved"}, _("Approved by %(user)s", user=self.env.user.name)
+            {"state": "approved"}, self.env._("Approved by %(user)s", user=self.env.user.name)
         )
         self._backops_schedule_approval_activities()
 
@@ -260,24 +260,26 @@ class PurchaseOrder(models.Model):
     def _backops_reject(self, reason):
         """Reject the next waiting tier of each order, back to draft; the buyer is told."""
         if not (reason or "").strip():
-            raise UserError(_("Give the reason of the rejection."))
+            raise UserError(self.env._("Give the reason of the rejection."))
         not_waiting = self.filtered(lambda order: order.state != "to approve")
         if not_waiting:
             raise UserError(
-                _("%(orders)s is not waiting for approval.", orders=", ".join(not_waiting.mapped("name")))
+                self.env._("%(orders)s is not waiting for approval.", orders=", ".join(not_waiting.mapped("name")))
             )
         user = self.env.user
         self._backops_decide_next_tier(
             {"state": "rejected", "reason": reason},
-            _("Rejected by %(user)s: %(reason)s", user=user.name, reason=reason),
+            self.env._("Rejected by %(user)s: %(reason)s", user=user.name, reason=reason),
         )
         self.write({"state": "draft"})
         for order in self:
             order.activity_schedule(
                 "mail.mail_activity_data_todo",
                 user_id=(order.user_id or order.create_uid).id,
-                summary=_("Purchase rejected: %(reason)s", reason=reason[:80]),
-                note=_("%(user)s rejected %(order)s: %(reason)s", user=user.name, order=order.name, reason=reason),
+                summary=self.env._("Purchase rejected: %(reason)s", reason=reason[:80]),
+                note=self.env._(
+                    "%(user)s rejected %(order)s: %(reason)s", user=user.name, order=order.name, reason=reason
+                ),
             )
 
     def _backops_void_pending(self, reason):
@@ -299,7 +301,7 @@ class PurchaseOrder(models.Model):
         requests.sudo().write({"state": "voided", "reason": reason, "decided_at": fields.Datetime.now()})
         self._backops_carry_over(requests.filtered(lambda r: r.decided_by_id), reason)
         served = self._backops_served_sale_orders()
-        title = _("Approvals voided: %(reason)s", reason=reason)
+        title = self.env._("Approvals voided: %(reason)s", reason=reason)
         bodies = {}
         for order in requests.purchase_order_id:
             voided = requests.filtered(lambda r, order=order: r.purchase_order_id == order)
@@ -328,9 +330,11 @@ class PurchaseOrder(models.Model):
             carried = Request
             for tier in measure.missing:
                 source = voided.filtered(
-                    lambda r, order=order, tier=tier: r.tier_id == tier
-                    and order in r.related_order_ids
-                    and currency.compare_amounts(r.amount, measure.total) >= 0
+                    lambda r, order=order, tier=tier: (
+                        r.tier_id == tier
+                        and order in r.related_order_ids
+                        and currency.compare_amounts(r.amount, measure.total) >= 0
+                    )
                 ).sorted("amount")[-1:]
                 if source:
                     carried |= source
@@ -343,14 +347,17 @@ class PurchaseOrder(models.Model):
                         "state": "approved",
                         "amount": source.amount,
                         "order_amount": measure.own,
-                        "related_order_ids": [Command.set((source.related_order_ids - order).filtered(
-                            lambda o: o.state in CONFIRMED_STATES).ids)],
+                        "related_order_ids": [
+                            Command.set(
+                                (source.related_order_ids - order).filtered(lambda o: o.state in CONFIRMED_STATES).ids
+                            )
+                        ],
                         "requested_by_id": source.requested_by_id.id,
                         "buyer_id": source.buyer_id.id,
                         "requested_at": source.requested_at,
                         "decided_by_id": source.decided_by_id.id,
                         "decided_at": source.decided_at,
-                        "reason": _(
+                        "reason": self.env._(
                             "Carried over from %(order)s (%(reason)s), approved together with it.",
                             order=source.purchase_order_id.name,
                             reason=reason,
@@ -359,8 +366,11 @@ class PurchaseOrder(models.Model):
                 )
             if carried:
                 bodies[order.id] = order._backops_approval_message(
-                    _("Approval carried over from %(orders)s (%(reason)s)",
-                      orders=", ".join(carried.purchase_order_id.mapped("name")), reason=reason),
+                    self.env._(
+                        "Approval carried over from %(orders)s (%(reason)s)",
+                        orders=", ".join(carried.purchase_order_id.mapped("name")),
+                        reason=reason,
+                    ),
                     carried.tier_id,
                     max(carried.mapped("amount")),
                 )
@@ -384,9 +394,13 @@ class PurchaseOrder(models.Model):
                 order.activity_schedule(
                     "backops_procurement.mail_activity_purchase_approval",
                     user_id=approver.id,
-                    summary=_("Approve %(order)s (%(tier)s)", order=order.name, tier=request.tier_id.name),
+                    summary=self.env._("Approve %(order)s (%(tier)s)", order=order.name, tier=request.tier_id.name),
                     note=order._backops_approval_message(
-                        _("Waiting for your approval"), request.tier_id, request.amount, request.related_order_ids, served
+                        self.env._("Waiting for your approval"),
+                        request.tier_id,
+                        request.amount,
+                        request.related_order_ids,
+                        served,
                     ),
                 )
 
@@ -410,7 +424,7 @@ class PurchaseOrder(models.Model):
     def action_open_approval_reject_wizard(self):
         return {
             "type": "ir.actions.act_window",
-            "name": _("Reject Purchase"),
+            "name": self.env._("Reject Purchase"),
             "res_model": "backops.approval.reject",
             "view_mode": "form",
             "target": "new",

@@ -2,7 +2,7 @@ from collections import defaultdict, namedtuple
 from contextlib import contextmanager
 from datetime import timedelta
 
-from odoo import _, api, fields, models
+from odoo import api, fields, models
 from odoo.exceptions import AccessError, UserError
 
 CONFIRMED_STATES = ("purchase", "done")
@@ -48,8 +48,10 @@ class PurchaseOrder(models.Model):
         served = defaultdict(set)
         for line in self.order_line.filtered("sale_order_id"):
             served[line.order_id.id].add(line.sale_order_id.id)
-        for order, sale_order in self.env["backops.procurement.allocation"].sudo()._read_group(
-            [("purchase_order_id", "in", self.ids)], ["purchase_order_id", "sale_order_id"]
+        for order, sale_order in (
+            self.env["backops.procurement.allocation"]
+            .sudo()
+            ._read_group([("purchase_order_id", "in", self.ids)], ["purchase_order_id", "sale_order_id"])
         ):
             served[order.id].add(sale_order.id)
         return served
@@ -83,11 +85,13 @@ class PurchaseOrder(models.Model):
             window = timedelta(days=order.company_id.backops_approval_split_days)
             vendor = order.partner_id.commercial_partner_id
             result[order.id] = candidates.filtered(
-                lambda other: other.id != order.id
-                and other.company_id == order.company_id
-                and other.partner_id.commercial_partner_id == vendor
-                and abs(other.date_order - order.date_order) <= window
-                and served.get(other.id, set()) & served[order.id]
+                lambda other: (
+                    other.id != order.id
+                    and other.company_id == order.company_id
+                    and other.partner_id.commercial_partner_id == vendor
+                    and abs(other.date_order - order.date_order) <= window
+                    and served.get(other.id, set()) & served[order.id]
+                )
             ).with_env(self.env)
         return result
 
@@ -111,8 +115,10 @@ class PurchaseOrder(models.Model):
         everyone = self.browse().union(self, *related.values())
         own = {order.id: order._backops_amount_in_company_currency() for order in everyone}
         # sudo: approvals are read whoever asks; nobody writes them directly
-        approved = self.env["backops.approval.request"].sudo().search(
-            [("purchase_order_id", "in", everyone.ids), ("state", "=", "approved")]
+        approved = (
+            self.env["backops.approval.request"]
+            .sudo()
+            .search([("purchase_order_id", "in", everyone.ids), ("state", "=", "approved")])
         )
         Tier = self.env["backops.approval.tier"]
         measures = {}
@@ -125,12 +131,14 @@ class PurchaseOrder(models.Model):
             # to a confirmed order it was added up with (that order's amount is then
             # in the total); never one of an order still waiting, whose amount is not
             covering = approved.filtered(
-                lambda request, order=order, total=total, needed=needed, currency=currency: request.tier_id in needed
-                and (
-                    request.purchase_order_id == order
-                    or (order in request.related_order_ids and request.purchase_order_id.state in CONFIRMED_STATES)
+                lambda request, order=order, total=total, needed=needed, currency=currency: (
+                    request.tier_id in needed
+                    and (
+                        request.purchase_order_id == order
+                        or (order in request.related_order_ids and request.purchase_order_id.state in CONFIRMED_STATES)
+                    )
+                    and currency.compare_amounts(request.amount, total) >= 0
                 )
-                and currency.compare_amounts(request.amount, total) >= 0
             )
             measures[order.id] = Measure(own[order.id], total, others, needed, covering, needed - covering.tier_id)
         return measures
@@ -190,9 +198,11 @@ class PurchaseOrder(models.Model):
             watched = orders.filtered(lambda order: order.state in APPROVAL_STATES)
             measures = watched._backops_measure() if watched else {}
             snapshot["totals"] = {order_id: measure.total for order_id, measure in measures.items()}
-            snapshot["waiting"] = self.browse().union(
-                *(measure.related.filtered(lambda o: o.state == "to approve") for measure in measures.values())
-            ).ids
+            snapshot["waiting"] = (
+                self.browse()
+                .union(*(measure.related.filtered(lambda o: o.state == "to approve") for measure in measures.values()))
+                .ids
+            )
         return snapshot
 
     def _backops_total_before(self, key, measure):
@@ -201,8 +211,10 @@ class PurchaseOrder(models.Model):
         self.ensure_one()
         _state, _vendor, currency_id, date, _company, amount = key
         company = self.company_id
-        own_before = self.env["res.currency"].browse(currency_id)._convert(
-            amount, company.currency_id, company, date or fields.Date.context_today(self)
+        own_before = (
+            self.env["res.currency"]
+            .browse(currency_id)
+            ._convert(amount, company.currency_id, company, date or fields.Date.context_today(self))
         )
         return measure.total - measure.own + own_before
 
@@ -235,20 +247,24 @@ class PurchaseOrder(models.Model):
                 moved |= order
             if state in CONFIRMED_STATES and order.state == "to approve":
                 raise UserError(
-                    _(
+                    self.env._(
                         "%(order)s is confirmed: it cannot go back to waiting for approval. "
                         "Cancel it, or order what changes on a new RFQ.",
                         order=order.name,
                     )
                 )
             new_key = order._backops_approval_key()
-            if order in moved or (date, company) != new_key[3:5] or (
-                amount is not None and order.currency_id.compare_amounts(new_key[5], amount) > 0
+            if (
+                order in moved
+                or (date, company) != new_key[3:5]
+                or (amount is not None and order.currency_id.compare_amounts(new_key[5], amount) > 0)
             ):
                 grown |= order
-        left.filtered(lambda o: o.state == "draft")._backops_void_approvals(_("the order was set back to draft"))
-        left.filtered(lambda o: o.state != "draft")._backops_void_approvals(_("the order was cancelled"))
-        moved._backops_void_approvals(_("the vendor or the currency changed"))
+        left.filtered(lambda o: o.state == "draft")._backops_void_approvals(
+            self.env._("the order was set back to draft")
+        )
+        left.filtered(lambda o: o.state != "draft")._backops_void_approvals(self.env._("the order was cancelled"))
+        moved._backops_void_approvals(self.env._("the vendor or the currency changed"))
 
         watched = (orders if regrouped else changed).filtered(lambda order: order.state in APPROVAL_STATES)
         (watched | changed)._backops_lock_vendors(keys)
@@ -260,7 +276,7 @@ class PurchaseOrder(models.Model):
                 continue
             if (keys.get(order.id) or (False,))[0] not in CONFIRMED_STATES:
                 raise AccessError(
-                    _(
+                    self.env._(
                         "%(order)s needs approval before it is confirmed (%(tiers)s).",
                         order=order.name,
                         tiers=", ".join(measure.missing.mapped("name")),
@@ -272,7 +288,7 @@ class PurchaseOrder(models.Model):
                 total = order._backops_total_before(keys[order.id], measure)
             if order in grown or currency.compare_amounts(measure.total, total) > 0:
                 raise UserError(
-                    _(
+                    self.env._(
                         "%(order)s is confirmed for %(before)s; this change brings it to %(after)s "
                         "(with the orders added up), which needs the approval of %(tiers)s. "
                         "Order the difference on a new RFQ: it is approved on its own.",
@@ -284,11 +300,15 @@ class PurchaseOrder(models.Model):
                 )
         # requests still waiting on an order now confirmed are no longer needed
         watched.filtered(lambda o: o.state in CONFIRMED_STATES)._backops_void_pending(
-            _("the order was confirmed")
+            self.env._("the order was confirmed")
         )
-        waiting = orders.browse(before.get("waiting", [])).exists().union(
-            watched.filtered(lambda o: o.state == "to approve"),
-            *(measure.related.filtered(lambda o: o.state == "to approve") for measure in measures.values()),
+        waiting = (
+            orders.browse(before.get("waiting", []))
+            .exists()
+            .union(
+                watched.filtered(lambda o: o.state == "to approve"),
+                *(measure.related.filtered(lambda o: o.state == "to approve") for measure in measures.values()),
+            )
         )
         # the user whose change makes an order ask (again) is its requester
         waiting._backops_sync_requests(asked=changed)

@@ -1,6 +1,6 @@
 from collections import defaultdict
 
-from odoo import _, api, fields, models
+from odoo import api, fields, models
 from odoo.exceptions import UserError, ValidationError
 from odoo.tools import float_compare
 
@@ -44,8 +44,10 @@ class PurchaseOrderLine(models.Model):
         allocated = defaultdict(float)
         stored = self.filtered("id")
         if stored:
-            for line, quantity in self.env["backops.procurement.allocation"].sudo()._read_group(
-                [("purchase_line_id", "in", stored.ids)], ["purchase_line_id"], ["purchase_uom_qty:sum"]
+            for line, quantity in (
+                self.env["backops.procurement.allocation"]
+                .sudo()
+                ._read_group([("purchase_line_id", "in", stored.ids)], ["purchase_line_id"], ["purchase_uom_qty:sum"])
             ):
                 allocated[line.id] = quantity
         for line in self - stored:
@@ -60,10 +62,14 @@ class PurchaseOrderLine(models.Model):
         """Return {line id: quantity allocated by hand, in the line's unit}."""
         if not self:
             return {}
-        groups = self.env["backops.procurement.allocation"].sudo()._read_group(
-            [("purchase_line_id", "in", self.ids), ("is_automatic", "=", False)],
-            ["purchase_line_id"],
-            ["purchase_uom_qty:sum"],
+        groups = (
+            self.env["backops.procurement.allocation"]
+            .sudo()
+            ._read_group(
+                [("purchase_line_id", "in", self.ids), ("is_automatic", "=", False)],
+                ["purchase_line_id"],
+                ["purchase_uom_qty:sum"],
+            )
         )
         return {line.id: qty for line, qty in groups}
 
@@ -74,7 +80,7 @@ class PurchaseOrderLine(models.Model):
             allocated = manual.get(line.id, 0.0)
             if float_compare(allocated, line.product_qty, precision_rounding=line.product_uom.rounding) > 0:
                 raise ValidationError(
-                    _(
+                    self.env._(
                         "%(order)s: the line %(product)s orders %(qty)s %(uom)s but %(allocated)s %(uom)s "
                         "are allocated to needs. Lower the allocations first (Line Item Editor) "
                         "or order more.",
@@ -108,9 +114,12 @@ class PurchaseOrderLine(models.Model):
                 continue
             quantities = defaultdict(float)
             seen = set()
-            moves = line.move_dest_ids or line.move_ids.filtered(
-                lambda move: move.state != "cancel" and move.location_dest_id.usage != "supplier"
-            ).move_dest_ids
+            moves = (
+                line.move_dest_ids
+                or line.move_ids.filtered(
+                    lambda move: move.state != "cancel" and move.location_dest_id.usage != "supplier"
+                ).move_dest_ids
+            )
             while moves:
                 next_moves = moves.browse()
                 for move in moves:
@@ -144,9 +153,10 @@ class PurchaseOrderLine(models.Model):
         # (procurements run as superuser); these allocations only mirror that link.
         Allocation = self.env["backops.procurement.allocation"].sudo()
         # only lines Odoo linked to sales, or that still carry allocations it made
-        lines = lines.filtered(lambda line: line.sale_line_id or line.move_dest_ids) | Allocation.search(
-            [("purchase_line_id", "in", lines.ids), ("is_automatic", "=", True)]
-        ).purchase_line_id
+        lines = (
+            lines.filtered(lambda line: line.sale_line_id or line.move_dest_ids)
+            | Allocation.search([("purchase_line_id", "in", lines.ids), ("is_automatic", "=", True)]).purchase_line_id
+        )
         if not lines:
             return
         allocations = Allocation.search([("purchase_line_id", "in", lines.ids)])
@@ -206,9 +216,7 @@ class PurchaseOrderLine(models.Model):
             allocation._write_allocations({"quantity": quantity}, automatic=True)
         created = Allocation._create_allocations(to_create, automatic=True) if to_create else Allocation
         if checked:
-            grown = created | Allocation.browse(
-                [a.id for a, q in changed.items() if a.sale_line_id.id in grown_needs]
-            )
+            grown = created | Allocation.browse([a.id for a, q in changed.items() if a.sale_line_id.id in grown_needs])
             grown._check_editable()
             grown._check_over_ordering(totals_before)
 
@@ -240,10 +248,12 @@ class PurchaseOrderLine(models.Model):
         totals_before = Allocation._allocated_per_need(needs) if needs else {}
         with orders._backops_guard_approvals(regroup=True):
             res = super().write(vals)
-            relinked = [line_id for line_id, link in self.browse(links)._backops_sale_links().items() if links[line_id] != link]
+            relinked = [
+                line_id for line_id, link in self.browse(links)._backops_sale_links().items() if links[line_id] != link
+            ]
             if relinked:
                 raise UserError(
-                    _(
+                    self.env._(
                         "%(line)s: Odoo links purchase lines to sales itself (make-to-order, dropship, "
                         "services bought for a sale). To cover a need, allocate it (Line Item Editor).",
                         line=self.browse(relinked[0]).display_name,

@@ -1,6 +1,6 @@
 from collections import defaultdict
 
-from odoo import _, api, fields, models
+from odoo import api, fields, models
 from odoo.exceptions import AccessError, UserError
 from odoo.tools import float_compare, float_round
 
@@ -33,7 +33,9 @@ class PurchaseOrderLine(models.Model):
             quantity = 0.0
             if line.order_id.state == CLOSABLE_STATE and not line.display_type:
                 quantity = max(
-                    float_round(line.product_qty - line.qty_received, precision_rounding=line.product_uom.rounding or 0.01),
+                    float_round(
+                        line.product_qty - line.qty_received, precision_rounding=line.product_uom.rounding or 0.01
+                    ),
                     0.0,
                 )
             line.backops_qty_to_close = quantity
@@ -61,7 +63,7 @@ class PurchaseOrderLine(models.Model):
             "tag": "display_notification",
             "params": {
                 "type": "success",
-                "message": _("Closed: %(orders)s.", orders=", ".join(self.order_id.mapped("name"))),
+                "message": self.env._("Closed: %(orders)s.", orders=", ".join(self.order_id.mapped("name"))),
                 "next": next_action,
             },
         }
@@ -75,12 +77,14 @@ class PurchaseOrderLine(models.Model):
         and lines of orders that are not confirmed (or are locked)."""
         if not self.env.su and not self.env.user.has_group("purchase.group_purchase_user"):
             raise AccessError(
-                _("Only Purchase users can close purchase lines (%(user)s is not one).", user=self.env.user.name)
+                self.env._(
+                    "Only Purchase users can close purchase lines (%(user)s is not one).", user=self.env.user.name
+                )
             )
         if not self:
-            raise UserError(_("Select the purchase lines whose rest will not come."))
+            raise UserError(self.env._("Select the purchase lines whose rest will not come."))
         if self.exists() != self:
-            raise UserError(_("Some of these purchase lines no longer exist: reload the list."))
+            raise UserError(self.env._("Some of these purchase lines no longer exist: reload the list."))
         self.check_access("read")
         self.check_access("write")
         companies = self.env.companies
@@ -89,30 +93,35 @@ class PurchaseOrderLine(models.Model):
             order = line.order_id
             if line.company_id not in companies:
                 raise AccessError(
-                    _("%(order)s is not of the companies you are working in: switch to its company first.", order=order.name)
+                    self.env._(
+                        "%(order)s is not of the companies you are working in: switch to its company first.",
+                        order=order.name,
+                    )
                 )
             if order._backops_is_locked():
                 raise UserError(
-                    _("%(order)s is locked: unlock it first to close what it still expects.", order=order.name)
+                    self.env._("%(order)s is locked: unlock it first to close what it still expects.", order=order.name)
                 )
             if order.state == "cancel":
-                raise UserError(_("%(order)s is cancelled: nothing of it is expected any more.", order=order.name))
+                raise UserError(
+                    self.env._("%(order)s is cancelled: nothing of it is expected any more.", order=order.name)
+                )
             if order.state != CLOSABLE_STATE:
                 raise UserError(
-                    _(
+                    self.env._(
                         "%(order)s is %(state)s, not confirmed: change the quantities on the RFQ itself.",
                         order=order.name,
                         state=states[order.state],
                     )
                 )
             if line.display_type:
-                raise UserError(_("%(order)s: a section or a note expects nothing.", order=order.name))
+                raise UserError(self.env._("%(order)s: a section or a note expects nothing.", order=order.name))
 
     def _backops_check_something_to_close(self):
         for line in self:
             if float_compare(line.product_qty, line.qty_received, precision_rounding=line.product_uom.rounding) <= 0:
                 raise UserError(
-                    _(
+                    self.env._(
                         "%(order)s: %(product)s is received in full (%(received)s %(uom)s): nothing is left to close.",
                         order=line.order_id.name,
                         product=line.product_id.display_name,
@@ -124,7 +133,7 @@ class PurchaseOrderLine(models.Model):
     @api.model
     def _backops_check_close_reason(self, reason):
         if not isinstance(reason, str) or not reason.strip():
-            raise UserError(_("Give the reason the rest will not come: it is posted on the purchase order."))
+            raise UserError(self.env._("Give the reason the rest will not come: it is posted on the purchase order."))
         return reason.strip()
 
     # ------------------------------------------------------------------
@@ -322,7 +331,7 @@ class PurchaseOrderLine(models.Model):
         )
         return {
             "activity_type_id": activity_type.id,
-            "summary": _(
+            "summary": self.env._(
                 "%(orders)s will not deliver the rest for %(need)s",
                 orders=", ".join(purchase_orders.mapped("name")),
                 need=need._procurement_label(),

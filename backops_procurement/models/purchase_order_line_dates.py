@@ -1,4 +1,4 @@
-from odoo import _, fields, models
+from odoo import fields, models
 
 from .procurement_allocation_received import CONFIRMED_PURCHASE_STATES
 
@@ -51,7 +51,11 @@ class PurchaseOrderLine(models.Model):
                 # cannot write on sale orders)
                 order.sudo().activity_schedule(
                     activity_type_id=activity_type.id,
-                    summary=_("%(po)s slips past the promised date for %(need)s", po=line.order_id.name, need=need._procurement_label()),
+                    summary=self.env._(
+                        "%(po)s slips past the promised date for %(need)s",
+                        po=line.order_id.name,
+                        need=need._procurement_label(),
+                    ),
                     note=note,
                     user_id=(order.user_id or order.create_uid).id,
                 )

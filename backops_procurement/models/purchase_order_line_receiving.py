@@ -1,6 +1,6 @@
 import math
 
-from odoo import _, api, fields, models
+from odoo import api, fields, models
 from odoo.exceptions import AccessError, UserError, ValidationError
 from odoo.tools import SQL, float_compare, float_is_zero, float_round
 
@@ -39,16 +39,18 @@ class PurchaseOrderLine(models.Model):
             quantity = 0.0
             if line._backops_is_receivable():
                 quantity = max(
-                    float_round(line.product_qty - line.qty_received, precision_rounding=line.product_uom.rounding or 0.01),
+                    float_round(
+                        line.product_qty - line.qty_received, precision_rounding=line.product_uom.rounding or 0.01
+                    ),
                     0.0,
                 )
             line.backops_qty_to_receive = quantity
 
     def _search_backops_qty_to_receive(self, operator, value):
         if operator not in SEARCH_OPERATORS or isinstance(value, bool) or not isinstance(value, (int, float)):
-            raise UserError(_("Search on the quantity to receive with a number (=, !=, >, >=, <, <=)."))
+            raise UserError(self.env._("Search on the quantity to receive with a number (=, !=, >, >=, <, <=)."))
         if not math.isfinite(value):
-            raise UserError(_("Search on the quantity to receive with a number, not %(value)s.", value=value))
+            raise UserError(self.env._("Search on the quantity to receive with a number, not %(value)s.", value=value))
         # the subquery reads these columns: write what is pending first
         self.flush_model(["order_id", "display_type", "qty_received_method", "product_qty", "qty_received"])
         self.env["purchase.order"].flush_model(["state"])
@@ -115,7 +117,9 @@ class PurchaseOrderLine(models.Model):
     def _backops_check_can_receive(self):
         if not self.env.su and not self.env.user.has_group("stock.group_stock_user"):
             raise AccessError(
-                _("Only Inventory users can receive purchase orders (%(user)s is not one).", user=self.env.user.name)
+                self.env._(
+                    "Only Inventory users can receive purchase orders (%(user)s is not one).", user=self.env.user.name
+                )
             )
 
     def _backops_check_receivable(self):
@@ -123,17 +127,20 @@ class PurchaseOrderLine(models.Model):
         for line in self:
             order = line.order_id
             if order.state == "cancel":
-                raise UserError(_("%(order)s is cancelled: nothing of it can be received.", order=order.name))
+                raise UserError(self.env._("%(order)s is cancelled: nothing of it can be received.", order=order.name))
             if order.state not in RECEIVING_STATES:
                 raise UserError(
-                    _("%(order)s is not confirmed yet: confirm the order before receiving it.", order=order.name)
+                    self.env._(
+                        "%(order)s is not confirmed yet: confirm the order before receiving it.", order=order.name
+                    )
                 )
             if line.display_type:
-                raise UserError(_("%(order)s: a section or a note is not received.", order=order.name))
+                raise UserError(self.env._("%(order)s: a section or a note is not received.", order=order.name))
             if line.qty_received_method != "stock_moves":
                 raise UserError(
-                    _(
-                        "%(order)s: %(product)s is not received through receipts: set its received quantity on the order.",
+                    self.env._(
+                        "%(order)s: %(product)s is not received through receipts: "
+                        "set its received quantity on the order.",
                         order=order.name,
                         product=line.product_id.display_name,
                     )
@@ -149,15 +156,15 @@ class PurchaseOrderLine(models.Model):
         written: one bad line receives nothing. Returns the receipts validated."""
         self._backops_check_can_receive()
         if not isinstance(quantities, dict):
-            raise ValidationError(_("Give the quantities to receive per purchase line."))
+            raise ValidationError(self.env._("Give the quantities to receive per purchase line."))
         checked = {}
         for line_id, quantity in quantities.items():
             if isinstance(line_id, bool) or not isinstance(line_id, int):
-                raise ValidationError(_("%(line)r is not a purchase line.", line=line_id))
+                raise ValidationError(self.env._("%(line)r is not a purchase line.", line=line_id))
             checked[line_id] = quantity
         lines = self.browse(list(checked))
         if lines.exists() != lines:
-            raise UserError(_("Some of these purchase lines no longer exist: reload the list."))
+            raise UserError(self.env._("Some of these purchase lines no longer exist: reload the list."))
         lines.check_access("read")
         lines._backops_check_receivable()
         checked = {
@@ -170,7 +177,7 @@ class PurchaseOrderLine(models.Model):
             if not float_is_zero(quantity, precision_rounding=line.product_uom.rounding)
         }
         if not checked:
-            raise UserError(_("Nothing to receive: set the quantities to receive."))
+            raise UserError(self.env._("Nothing to receive: set the quantities to receive."))
 
         lines = self.concat(*checked)
         lines._backops_lock_receipts()
@@ -199,10 +206,12 @@ class PurchaseOrderLine(models.Model):
         line's product, in the order they are due."""
         self.ensure_one()
         return self.move_ids.filtered(
-            lambda move: move.state in OPEN_STATES
-            and move.picking_id
-            and move.picking_type_id.code == "incoming"
-            and move.product_id == self.product_id
+            lambda move: (
+                move.state in OPEN_STATES
+                and move.picking_id
+                and move.picking_type_id.code == "incoming"
+                and move.product_id == self.product_id
+            )
         ).sorted(lambda move: (move.date, move.id))
 
     def _backops_plan_receipt(self, quantity):
@@ -216,7 +225,7 @@ class PurchaseOrderLine(models.Model):
         label = f"{self.order_id.name}: {self.product_id.display_name}"
         if float_compare(quantity, self.backops_qty_to_receive, precision_rounding=rounding) > 0:
             raise UserError(
-                _(
+                self.env._(
                     "%(line)s: %(quantity)s %(uom)s to receive, but only %(expected)s %(uom)s are still expected.",
                     line=label,
                     quantity=quantity,
@@ -229,7 +238,7 @@ class PurchaseOrderLine(models.Model):
         open_qty = sum(demand for _move, demand in demands)
         if float_compare(quantity, open_qty, precision_rounding=rounding) > 0:
             raise UserError(
-                _(
+                self.env._(
                     "%(line)s: %(quantity)s %(uom)s to receive, but its open receipts expect %(open)s %(uom)s. "
                     "Receive the rest from the receipt itself.",
                     line=label,
@@ -256,7 +265,7 @@ class PurchaseOrderLine(models.Model):
                 received, remaining, precision_rounding=rounding
             ):
                 raise UserError(
-                    _(
+                    self.env._(
                         "%(line)s: %(quantity)s %(uom)s cannot be received exactly: the receipt counts it in "
                         "%(move_uom)s (to %(move_rounding)s). Receive a quantity that makes whole %(move_uom)s.",
                         line=label,
@@ -276,7 +285,7 @@ class PurchaseOrderLine(models.Model):
             "tag": "display_notification",
             "params": {
                 "type": "success",
-                "message": _("Received: %(receipts)s.", receipts=", ".join(pickings.mapped("name"))),
+                "message": self.env._("Received: %(receipts)s.", receipts=", ".join(pickings.mapped("name"))),
                 "next": next_action,
             },
         }

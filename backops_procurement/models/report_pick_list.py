@@ -1,6 +1,6 @@
 from collections import defaultdict
 
-from odoo import _, api, models
+from odoo import api, models
 from odoo.exceptions import UserError
 
 
@@ -22,7 +22,7 @@ class ReportPickList(models.AbstractModel):
         lines.check_access("read")
         lines = lines.filtered(lambda line: not line.display_type and line.product_id)
         if not lines:
-            raise UserError(_("Select the sale lines to print."))
+            raise UserError(self.env._("Select the sale lines to print."))
         return {
             "doc_ids": lines.ids,
             "doc_model": "sale.order.line",
@@ -38,7 +38,7 @@ class ReportPickList(models.AbstractModel):
         locations: [(location, quantity in the line's unit)]}."""
         locations = self._backops_reserved_locations(lines) if self._backops_with_locations else {}
         by_destination = defaultdict(lambda: defaultdict(list))
-        for line in lines.sorted(lambda l: (l.order_id.name, l.sequence, l.id)):
+        for line in lines.sorted(lambda line: (line.order_id.name, line.sequence, line.id)):
             order = line.order_id
             by_destination[(order.company_id, order.partner_shipping_id)][order].append(line)
         destinations = []
@@ -69,9 +69,7 @@ class ReportPickList(models.AbstractModel):
     def _backops_reserved_locations(self, lines):
         """{line: {source location: reserved quantity in the line's unit}}, read
         with one search of the move lines of the lines' ready moves."""
-        move_lines = self.env["stock.move.line"].search(
-            [("move_id", "any", lines._backops_ready_move_domain())]
-        )
+        move_lines = self.env["stock.move.line"].search([("move_id", "any", lines._backops_ready_move_domain())])
         locations = defaultdict(lambda: defaultdict(float))
         for move_line in move_lines:
             line = move_line.move_id.sale_line_id

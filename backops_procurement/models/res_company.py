@@ -1,4 +1,4 @@
-from odoo import _, api, fields, models
+from odoo import api, fields, models
 
 
 class ResCompany(models.Model):
@@ -39,9 +39,7 @@ class ResCompany(models.Model):
     # ------------------------------------------------------------------
     # Purchase approval tiers
     # ------------------------------------------------------------------
-    backops_approval_tier_ids = fields.One2many(
-        "backops.approval.tier", "company_id", string="Purchase Approval Tiers"
-    )
+    backops_approval_tier_ids = fields.One2many("backops.approval.tier", "company_id", string="Purchase Approval Tiers")
     backops_has_approval_tiers = fields.Boolean(compute="_compute_backops_has_approval_tiers")
     backops_approval_amount_base = fields.Selection(
         [("untaxed", "Untaxed Amount"), ("total", "Total (Tax Included)")],
@@ -65,9 +63,9 @@ class ResCompany(models.Model):
     def _compute_backops_has_approval_tiers(self):
         companies_with_tiers = {
             company.id
-            for [company] in self.env["backops.approval.tier"].sudo()._read_group(
-                [("company_id", "in", self.ids)], ["company_id"]
-            )
+            for [company] in self.env["backops.approval.tier"]
+            .sudo()
+            ._read_group([("company_id", "in", self.ids)], ["company_id"])
         }
         for company in self:
             company.backops_has_approval_tiers = company.id in companies_with_tiers
@@ -86,10 +84,10 @@ class ResCompany(models.Model):
         if not self:
             return
         # sudo: whoever configures the tiers may not read every waiting order
-        waiting = self.env["purchase.order"].sudo().search(
-            [("company_id", "in", self.ids), ("state", "=", "to approve")]
+        waiting = (
+            self.env["purchase.order"].sudo().search([("company_id", "in", self.ids), ("state", "=", "to approve")])
         )
         # without tiers, Odoo's own approval decides: nothing waits on them any more
         untiered = waiting.filtered(lambda order: not order.company_id.backops_has_approval_tiers)
-        untiered._backops_void_pending(_("the company no longer has approval tiers"))
+        untiered._backops_void_pending(self.env._("the company no longer has approval tiers"))
         (waiting - untiered)._backops_sync_requests(reschedule=True)

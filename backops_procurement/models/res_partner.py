@@ -10,9 +10,12 @@ class ResPartner(models.Model):
         """The orders of these contacts (and of their contacts) the approval gate
         measures."""
         # sudo: the gate reads the orders the rule depends on, whoever edits contacts
-        return self.env["purchase.order"].sudo().search(
-            [("partner_id", "child_of", self.ids), ("state", "in", APPROVAL_STATES)]
-        )._backops_tiered()
+        return (
+            self.env["purchase.order"]
+            .sudo()
+            .search([("partner_id", "child_of", self.ids), ("state", "in", APPROVAL_STATES)])
+            ._backops_tiered()
+        )
 
     def write(self, vals):
         # the vendor whose orders are added up against the approval tiers is the

@@ -1,6 +1,6 @@
 from collections import defaultdict
 
-from odoo import _, api, fields, models
+from odoo import api, fields, models
 from odoo.osv import expression
 
 from .sale_order_line import PROCUREMENT_STATUSES
@@ -13,13 +13,9 @@ class SaleOrder(models.Model):
     _inherit = "sale.order"
 
     procurement_need_count = fields.Integer(string="Needs", compute="_compute_procurement_counts")
-    procurement_needs_order_count = fields.Integer(
-        string="Needs Order", compute="_compute_procurement_counts"
-    )
+    procurement_needs_order_count = fields.Integer(string="Needs Order", compute="_compute_procurement_counts")
     procurement_short_count = fields.Integer(string="Short", compute="_compute_procurement_counts")
-    procurement_on_order_count = fields.Integer(
-        string="On Order", compute="_compute_procurement_counts"
-    )
+    procurement_on_order_count = fields.Integer(string="On Order", compute="_compute_procurement_counts")
     procurement_excess_count = fields.Integer(string="Excess", compute="_compute_procurement_counts")
     procurement_summary = fields.Selection(
         PROCUREMENT_STATUSES,
@@ -65,26 +61,26 @@ class SaleOrder(models.Model):
         return self._backops_search_pickings(operator, value, [("backops_is_backorder", "=", True)])
 
     def _search_backops_fulfillable_backorder(self, operator, value):
-        return self._backops_search_pickings(
-            operator, value, [("backops_fulfillable", "in", ("complete", "partial"))]
-        )
+        return self._backops_search_pickings(operator, value, [("backops_fulfillable", "in", ("complete", "partial"))])
 
     def _backops_search_pickings(self, operator, value, picking_domain):
         if operator not in ("=", "!=") or not isinstance(value, bool):
-            raise NotImplementedError(_("Unsupported search on backorders."))
+            raise NotImplementedError(self.env._("Unsupported search on backorders."))
         pickings = self.env["stock.picking"]._search(picking_domain)
         domain = [("id", "in", pickings.subselect("sale_id"))]
         return domain if (operator == "=") == value else [("id", "not in", pickings.subselect("sale_id"))]
 
     def action_view_backorders(self):
         self.ensure_one()
-        return self._get_backops_backorders()._get_records_action(name=_("Backorders of %(order)s", order=self.name))
+        return self._get_backops_backorders()._get_records_action(
+            name=self.env._("Backorders of %(order)s", order=self.name)
+        )
 
     def action_open_backorder_fill(self):
         self.ensure_one()
         return {
             "type": "ir.actions.act_window",
-            "name": _("Fill Backorders: %(order)s", order=self.name),
+            "name": self.env._("Fill Backorders: %(order)s", order=self.name),
             "res_model": "backops.backorder.fill.order",
             "view_mode": "form",
             "target": "new",
@@ -114,13 +110,11 @@ class SaleOrder(models.Model):
             order.procurement_on_order_count = order_counts["on_order"]
             order.procurement_excess_count = order_counts["excess"]
             order.procurement_need_count = sum(order_counts.values())
-            order.procurement_summary = next(
-                (status for status in SUMMARY_PRIORITY if order_counts[status]), False
-            )
+            order.procurement_summary = next((status for status in SUMMARY_PRIORITY if order_counts[status]), False)
 
     def _search_procurement_summary(self, operator, value):
         if operator not in ("=", "!=", "in", "not in"):
-            raise NotImplementedError(_("Unsupported search on the procurement summary."))
+            raise NotImplementedError(self.env._("Unsupported search on the procurement summary."))
         values = [value] if operator in ("=", "!=") else list(value)
         domains = []
         for status in values:
@@ -139,9 +133,9 @@ class SaleOrder(models.Model):
 
     def _orders_with_status(self, statuses):
         """Subquery of the sale orders having a need in one of ``statuses``."""
-        return self.env["sale.order.line"].sudo()._search(
-            [("procurement_status", "in", statuses)]
-        ).subselect("order_id")
+        return (
+            self.env["sale.order.line"].sudo()._search([("procurement_status", "in", statuses)]).subselect("order_id")
+        )
 
     # ------------------------------------------------------------------
     # Purchase orders covering the needs (extends sale_purchase)
@@ -156,7 +150,7 @@ class SaleOrder(models.Model):
     def _activity_cancel_on_purchase(self):
         """Tell the buyers of RFQs/POs covering needs of cancelled orders, as Odoo does
         for the purchase lines it generated."""
-        super()._activity_cancel_on_purchase()
+        res = super()._activity_cancel_on_purchase()
         allocations = self.env["backops.procurement.allocation"].search(
             [
                 ("sale_order_id", "in", self.ids),
@@ -165,9 +159,11 @@ class SaleOrder(models.Model):
             ]
         )
         # Odoo already warned the orders holding lines it generated for these sales
-        warned = self.env["purchase.order.line"].search(
-            [("sale_line_id", "in", self.order_line.ids), ("state", "!=", "cancel")]
-        ).order_id
+        warned = (
+            self.env["purchase.order.line"]
+            .search([("sale_line_id", "in", self.order_line.ids), ("state", "!=", "cancel")])
+            .order_id
+        )
         sale_lines_by_purchase = defaultdict(lambda: self.env["sale.order.line"])
         for allocation in allocations:
             if allocation.purchase_order_id not in warned:
@@ -182,6 +178,7 @@ class SaleOrder(models.Model):
                     "sale_order_lines": sale_lines,
                 },
             )
+        return res
 
     # ------------------------------------------------------------------
     # Telling the purchasing team
@@ -204,7 +201,9 @@ class SaleOrder(models.Model):
             body = self.env["ir.qweb"]._render(
                 "backops_procurement.message_new_needs",
                 {
-                    "orders": [(order, company_needs.filtered(lambda l, o=order: l.order_id == o)) for order in orders],
+                    "orders": [
+                        (order, company_needs.filtered(lambda line, o=order: line.order_id == o)) for order in orders
+                    ],
                     "worklist_action": self.env.ref("backops_procurement.action_procurement_to_order"),
                 },
             )
@@ -212,7 +211,7 @@ class SaleOrder(models.Model):
                 model="sale.order",
                 res_id=orders[0].id,
                 partner_ids=team.partner_id.ids,
-                subject=_(
+                subject=self.env._(
                     "%(count)s new needs to order (%(orders)s)",
                     count=len(company_needs),
                     orders=", ".join(orders.mapped("name")),

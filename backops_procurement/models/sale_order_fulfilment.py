@@ -1,6 +1,6 @@
 from collections import defaultdict
 
-from odoo import _, api, fields, models
+from odoo import api, fields, models
 from odoo.exceptions import UserError
 from odoo.osv import expression
 
@@ -65,7 +65,7 @@ class SaleOrder(models.Model):
 
     def _search_backops_fulfilment_summary(self, operator, value):
         if operator not in ("=", "!=", "in", "not in"):
-            raise NotImplementedError(_("Unsupported search on the fulfilment summary."))
+            raise NotImplementedError(self.env._("Unsupported search on the fulfilment summary."))
         values = [value] if operator in ("=", "!=") else list(value)
         # sudo: which lines exist decides the order's summary, not who may read them
         Line = self.env["sale.order.line"].sudo()
@@ -106,7 +106,10 @@ class SaleOrder(models.Model):
         not_confirmed = self.filtered(lambda order: order.state != "sale")
         if not_confirmed:
             raise UserError(
-                _("Only confirmed orders can be marked Fulfilled: %(orders)s.", orders=", ".join(not_confirmed.mapped("name")))
+                self.env._(
+                    "Only confirmed orders can be marked Fulfilled: %(orders)s.",
+                    orders=", ".join(not_confirmed.mapped("name")),
+                )
             )
 
     # ------------------------------------------------------------------
@@ -171,7 +174,8 @@ class SaleOrder(models.Model):
                 "backops_procurement.message_fulfilment_digest",
                 {
                     "moves": [
-                        (line, labels.get(old, self.env._("New")) if old else self.env._("New"), labels[new]) for line, old, new in moves
+                        (line, labels.get(old, self.env._("New")) if old else self.env._("New"), labels[new])
+                        for line, old, new in moves
                     ],
                 },
             )

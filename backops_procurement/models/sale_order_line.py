@@ -1,6 +1,6 @@
 from collections import defaultdict
 
-from odoo import _, api, fields, models
+from odoo import api, fields, models
 from odoo.exceptions import UserError
 from odoo.tools import SQL, float_compare, float_round
 
@@ -49,8 +49,7 @@ class SaleOrderLine(models.Model):
         compute="_compute_procurement_status",
         store=True,
         digits="Product Unit of Measure",
-        help="Quantity covered by RFQs and purchase orders that are not cancelled, "
-        "in this line's unit of measure.",
+        help="Quantity covered by RFQs and purchase orders that are not cancelled, in this line's unit of measure.",
     )
     procurement_remaining_qty = fields.Float(
         string="To Order",
@@ -78,9 +77,7 @@ class SaleOrderLine(models.Model):
         help="Vendor to order this need from: the product's first vendor, or the one "
         "the purchasing team chose in the To Order list.",
     )
-    procurement_commitment_date = fields.Datetime(
-        related="order_id.commitment_date", string="Delivery Date"
-    )
+    procurement_commitment_date = fields.Datetime(related="order_id.commitment_date", string="Delivery Date")
     backops_backordered_qty = fields.Float(
         string="Backordered",
         compute="_compute_backops_backordered_qty",
@@ -123,9 +120,7 @@ class SaleOrderLine(models.Model):
 
     def _is_procurement_need(self):
         self.ensure_one()
-        return bool(
-            not self.display_type and self.state == "sale" and self.product_id.subject_to_procurement
-        )
+        return bool(not self.display_type and self.state == "sale" and self.product_id.subject_to_procurement)
 
     def _set_procurement_values_from_cache(self):
         """Compute for records that are not in the database yet (forms)."""
@@ -139,9 +134,7 @@ class SaleOrderLine(models.Model):
         rounding = self.product_uom.rounding or 0.01
         self.procurement_allocated_qty = allocated
         self.procurement_remaining_qty = max(self.product_uom_qty - allocated, 0.0) if is_need else 0.0
-        self.procurement_status = (
-            procurement_status(self.product_uom_qty, allocated, rounding) if is_need else False
-        )
+        self.procurement_status = procurement_status(self.product_uom_qty, allocated, rounding) if is_need else False
 
     def _update_procurement_values(self):
         """Set the procurement quantities and status of stored lines with one query to
@@ -162,10 +155,13 @@ class SaleOrderLine(models.Model):
         env["product.template"].flush_model(["subject_to_procurement"])
         env["uom.uom"].flush_model(["rounding"])
         # write_uid/write_date: the UPDATE sets them, a pending value would be lost
-        self.flush_recordset(["display_type", "state", "product_id", "product_uom", "product_uom_qty", "write_uid", "write_date"])
+        self.flush_recordset(
+            ["display_type", "state", "product_id", "product_uom", "product_uom_qty", "write_uid", "write_date"]
+        )
 
-        env.cr.execute(SQL(
-            """
+        env.cr.execute(
+            SQL(
+                """
             SELECT sol.id,
                    sol.display_type IS NULL AND sol.state = 'sale'
                        AND COALESCE(tmpl.subject_to_procurement, FALSE),
@@ -189,8 +185,9 @@ class SaleOrderLine(models.Model):
               ) alloc ON alloc.sale_line_id = sol.id
              WHERE sol.id = ANY(%(ids)s)
             """,
-            ids=list(self.ids),
-        ))
+                ids=list(self.ids),
+            )
+        )
         changed_ids, changed_allocated, changed_remaining, changed_status = [], [], [], []
         for line_id, is_need, need, rounding, allocated, old_allocated, old_remaining, old_status in env.cr.fetchall():
             need, allocated = float(need), float(allocated)
@@ -208,8 +205,9 @@ class SaleOrderLine(models.Model):
                 changed_status.append(status)
         fnames = ["procurement_allocated_qty", "procurement_remaining_qty", "procurement_status"]
         if changed_ids:
-            env.cr.execute(SQL(
-                """
+            env.cr.execute(
+                SQL(
+                    """
                 UPDATE sale_order_line sol
                    SET procurement_allocated_qty = new.allocated,
                        procurement_remaining_qty = new.remaining,
@@ -220,8 +218,13 @@ class SaleOrderLine(models.Model):
                        AS new(id, allocated, remaining, status)
                  WHERE sol.id = new.id
                 """,
-                env.uid, changed_ids, changed_allocated, changed_remaining, changed_status,
-            ))
+                    env.uid,
+                    changed_ids,
+                    changed_allocated,
+                    changed_remaining,
+                    changed_status,
+                )
+            )
             fnames += ["write_uid", "write_date"]
         self.invalidate_recordset(fnames, flush=False)
 
@@ -230,10 +233,14 @@ class SaleOrderLine(models.Model):
         quantities = defaultdict(float)
         stored = self.filtered("id")
         if stored:
-            for line, uom, quantity in self.env["stock.move"].sudo()._read_group(
-                [("sale_line_id", "in", stored.ids), *self.env["stock.move"]._backops_backorder_domain()],
-                ["sale_line_id", "product_uom"],
-                ["product_uom_qty:sum"],
+            for line, uom, quantity in (
+                self.env["stock.move"]
+                .sudo()
+                ._read_group(
+                    [("sale_line_id", "in", stored.ids), *self.env["stock.move"]._backops_backorder_domain()],
+                    ["sale_line_id", "product_uom"],
+                    ["product_uom_qty:sum"],
+                )
             ):
                 quantities[line.id] += uom._compute_quantity(quantity, line.product_uom, round=False)
         for line in self:
@@ -261,7 +268,7 @@ class SaleOrderLine(models.Model):
         sections = {}
         for order in self.order_id:
             section = False
-            for line in order.order_line.sorted(lambda l: (l.sequence, l._origin.id or 0)):
+            for line in order.order_line.sorted(lambda line: (line.sequence, line._origin.id or 0)):
                 if line.display_type == "line_section":
                     section = line.name
                 sections[line.id] = section
@@ -326,7 +333,7 @@ class SaleOrderLine(models.Model):
         locked = self.procurement_allocation_ids.filtered(lambda a: a.purchase_line_id.order_id._backops_is_locked())
         if locked:
             raise UserError(
-                _(
+                self.env._(
                     "%(need)s is covered by %(order)s, which is locked: unlock it first.",
                     need=locked[0].sale_line_id._procurement_label(),
                     order=locked[0].purchase_order_id.name,
@@ -351,19 +358,16 @@ class SaleOrderLine(models.Model):
                 else:
                     allocation._unlink_allocations(sync=False)  # less than the new unit can count
 
-
     # ------------------------------------------------------------------
     # Actions
     # ------------------------------------------------------------------
     def action_view_procurement_purchase_orders(self):
-        return self.procurement_allocation_ids.purchase_order_id._get_records_action(
-            name=_("Purchase Orders")
-        )
+        return self.procurement_allocation_ids.purchase_order_id._get_records_action(name=self.env._("Purchase Orders"))
 
     def action_open_rfq_wizard(self):
         return {
             "type": "ir.actions.act_window",
-            "name": _("Create RFQs"),
+            "name": self.env._("Create RFQs"),
             "res_model": "backops.rfq.create",
             "view_mode": "form",
             "target": "new",

@@ -1,6 +1,6 @@
 from collections import defaultdict
 
-from odoo import _, api, fields, models
+from odoo import api, fields, models
 from odoo.exceptions import AccessError, UserError
 from odoo.tools import SQL, float_compare, float_is_zero, float_round
 
@@ -29,12 +29,12 @@ class SaleOrderLine(models.Model):
         """Delivering, shipping and returning goods is inventory work: refuse
         anyone without inventory rights, and lines the user cannot read."""
         if not self.env.su and not self.env.user.has_group("stock.group_stock_user"):
-            raise AccessError(_("Only Inventory users can deliver, ship or return goods."))
+            raise AccessError(self.env._("Only Inventory users can deliver, ship or return goods."))
         self.check_access("read")
         cancelled = self.filtered(lambda line: line.state == "cancel")
         if cancelled:
             raise UserError(
-                _(
+                self.env._(
                     "%(orders)s is cancelled: its lines are not delivered from here.",
                     orders=", ".join(cancelled.order_id.mapped("name")),
                 )
@@ -71,7 +71,9 @@ class SaleOrderLine(models.Model):
             ("state", "=", "done"),
             ("location_dest_id.usage", "=", "customer"),
             ("location_id.usage", "!=", "supplier"),
-            "|", ("origin_returned_move_id", "=", False), ("to_refund", "=", True),
+            "|",
+            ("origin_returned_move_id", "=", False),
+            ("to_refund", "=", True),
         ]
 
     def _backops_returnable_quantities(self):
@@ -144,21 +146,26 @@ class SaleOrderLine(models.Model):
         for line, quantity in quantities.items():
             rounding = line.product_uom.rounding
             moves = ready_moves.get(line, self.env["stock.move"])
-            ready = sum(move.product_uom._compute_quantity(move.quantity, line.product_uom, round=False) for move in moves)
+            ready = sum(
+                move.product_uom._compute_quantity(move.quantity, line.product_uom, round=False) for move in moves
+            )
             if float_is_zero(ready, precision_rounding=rounding):
                 raise UserError(
-                    _("%(line)s has nothing ready to deliver or ship.", line=line._procurement_label())
+                    self.env._("%(line)s has nothing ready to deliver or ship.", line=line._procurement_label())
                 )
             if float_compare(quantity, ready, precision_rounding=rounding) > 0:
                 raise UserError(
-                    _(
+                    self.env._(
                         "%(line)s: %(quantity)s %(uom)s to ship, but only %(ready)s are ready.",
-                        line=line._procurement_label(), quantity=quantity, ready=ready, uom=line.product_uom.name,
+                        line=line._procurement_label(),
+                        quantity=quantity,
+                        ready=ready,
+                        uom=line.product_uom.name,
                     )
                 )
             to_validate.update(line._backops_split_over_moves(quantity, moves))
         if not to_validate:
-            raise UserError(_("Nothing to ship: set the quantities to deliver or ship."))
+            raise UserError(self.env._("Nothing to ship: set the quantities to deliver or ship."))
         pickings = self.env["stock.move"]._backops_validate(to_validate)
         pickings.write({"backops_ship_date": ship_date})
         return pickings
@@ -205,22 +212,27 @@ class SaleOrderLine(models.Model):
             quantity = check_quantity(self.env, quantity, product.display_name)
             if move not in returnable:
                 raise UserError(
-                    _("%(product)s: that is not a done delivery of the selected lines.", product=product.display_name)
+                    self.env._(
+                        "%(product)s: that is not a done delivery of the selected lines.", product=product.display_name
+                    )
                 )
             left = returnable.get(move, 0.0)
             if float_compare(quantity, left, precision_rounding=product.uom_id.rounding) > 0:
                 raise UserError(
-                    _(
+                    self.env._(
                         "%(product)s: %(quantity)s %(uom)s to return from %(picking)s, but only %(left)s are "
                         "delivered and not returned yet.",
-                        product=product.display_name, quantity=quantity, uom=product.uom_id.name,
-                        picking=move.picking_id.name, left=left,
+                        product=product.display_name,
+                        quantity=quantity,
+                        uom=product.uom_id.name,
+                        picking=move.picking_id.name,
+                        left=left,
                     )
                 )
             if not float_is_zero(quantity, precision_rounding=product.uom_id.rounding):
                 to_return[move] = quantity
         if not to_return:
-            raise UserError(_("Nothing to return: set the quantities to return."))
+            raise UserError(self.env._("Nothing to return: set the quantities to return."))
         delivered_before = {line: line.qty_delivered for line in self}
         returns = self._backops_create_returns(to_return)
         self.env["stock.move"]._backops_validate({move: move.product_uom_qty for move in returns.move_ids})
@@ -248,9 +260,7 @@ class SaleOrderLine(models.Model):
         for picking, picking_quantities in by_picking.items():
             wizard = ReturnPicking.create({"picking_id": picking.id})
             for return_line in wizard.product_return_moves:
-                return_line.write(
-                    {"quantity": picking_quantities.get(return_line.move_id, 0.0), "to_refund": True}
-                )
+                return_line.write({"quantity": picking_quantities.get(return_line.move_id, 0.0), "to_refund": True})
             returns |= wizard._create_return()
         return returns
 
@@ -282,7 +292,7 @@ class SaleOrderLine(models.Model):
             )
             order.activity_schedule(
                 "backops_procurement.mail_activity_returned_after_invoicing",
-                summary=_("Returned after invoicing: %(order)s", order=order.name),
+                summary=self.env._("Returned after invoicing: %(order)s", order=order.name),
                 note=note,
                 user_id=(order.user_id or order.create_uid).id,
             )
@@ -301,10 +311,10 @@ class SaleOrderLine(models.Model):
         }
 
     def action_open_backops_deliver(self):
-        return self._backops_wizard_action(_("Deliver/Ship"), "backops.deliver")
+        return self._backops_wizard_action(self.env._("Deliver/Ship"), "backops.deliver")
 
     def action_open_backops_delivery_return(self):
-        return self._backops_wizard_action(_("Cancel Delivery"), "backops.delivery.return")
+        return self._backops_wizard_action(self.env._("Cancel Delivery"), "backops.delivery.return")
 
     def action_print_backops_pick_list(self):
         return self.env.ref("backops_procurement.action_report_pick_list").report_action(self)

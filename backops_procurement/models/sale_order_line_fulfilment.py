@@ -73,8 +73,7 @@ class SaleOrderLine(models.Model):
         compute="_compute_backops_fulfilment",
         store=True,
         digits="Product Unit of Measure",
-        help="Received on the purchase lines covering this need (see the allocations' "
-        "Received), in the line's unit.",
+        help="Received on the purchase lines covering this need (see the allocations' Received), in the line's unit.",
     )
     backops_qty_ready = fields.Float(
         string="Ready",
@@ -175,24 +174,44 @@ class SaleOrderLine(models.Model):
         """Set the fulfilment quantities, status and dates of stored lines with one
         query to read and one to write, whatever their number."""
         env = self.env
-        env["backops.procurement.allocation"].flush_model(["sale_line_id", "purchase_line_id", "quantity", "received_qty"])
+        env["backops.procurement.allocation"].flush_model(
+            ["sale_line_id", "purchase_line_id", "quantity", "received_qty"]
+        )
         env["purchase.order.line"].flush_model(["order_id", "date_planned", "qty_received", "product_qty"])
         env["purchase.order"].flush_model(["state"])
         env["stock.move"].flush_model(
-            ["sale_line_id", "purchase_line_id", "state", "quantity", "product_uom", "location_id", "location_dest_id", "date"]
+            [
+                "sale_line_id",
+                "purchase_line_id",
+                "state",
+                "quantity",
+                "product_uom",
+                "location_id",
+                "location_dest_id",
+                "date",
+            ]
         )
         env["stock.location"].flush_model(["usage"])
         env["product.product"].flush_model(["product_tmpl_id"])
         env["product.template"].flush_model(["subject_to_procurement"])
         env["uom.uom"].flush_model(["rounding", "factor"])
-        self.flush_recordset([
-            "display_type", "state", "product_id", "product_uom", "product_uom_qty", "qty_delivered",
-            "backops_promised_date",
-            # the UPDATE sets them: a pending value would be lost with the cache
-            "write_uid", "write_date",
-        ])
-        env.cr.execute(SQL(
-            """
+        self.flush_recordset(
+            [
+                "display_type",
+                "state",
+                "product_id",
+                "product_uom",
+                "product_uom_qty",
+                "qty_delivered",
+                "backops_promised_date",
+                # the UPDATE sets them: a pending value would be lost with the cache
+                "write_uid",
+                "write_date",
+            ]
+        )
+        env.cr.execute(
+            SQL(
+                """
             SELECT sol.id,
                    sol.display_type IS NULL AND sol.state = 'sale' AND sol.product_id IS NOT NULL,
                    COALESCE(tmpl.subject_to_procurement, FALSE),
@@ -245,12 +264,23 @@ class SaleOrderLine(models.Model):
               ) ready ON ready.sale_line_id = sol.id
              WHERE sol.id = ANY(%(ids)s)
             """,
-            ids=list(self.ids),
-        ))
+                ids=list(self.ids),
+            )
+        )
         rows = []
         changes = []  # (line id, old status, new status)
         for (
-            line_id, is_line, is_need, need, delivered, rounding, ordered, received, ready, expected, promised,
+            line_id,
+            is_line,
+            is_need,
+            need,
+            delivered,
+            rounding,
+            ordered,
+            received,
+            ready,
+            expected,
+            promised,
             *old,
         ) in env.cr.fetchall():
             rounding = float(rounding)
@@ -269,16 +299,24 @@ class SaleOrderLine(models.Model):
                 expected = None
             late = bool(expected and promised and expected > promised)
             new = (ordered, received, ready, status, expected, late)
-            old_values = (float(old[0] or 0.0), float(old[1] or 0.0), float(old[2] or 0.0), old[3], old[4], bool(old[5]))
+            old_values = (
+                float(old[0] or 0.0),
+                float(old[1] or 0.0),
+                float(old[2] or 0.0),
+                old[3],
+                old[4],
+                bool(old[5]),
+            )
             if new != old_values or old[0] is None:
                 rows.append((line_id, *new))
                 if old[3] != status and is_line and is_need:
                     changes.append((line_id, old[3], status))
         fnames = list(FULFILMENT_FIELDS)
         if rows:
-            ids, ordered, received, ready, status, expected, late = zip(*rows)
-            env.cr.execute(SQL(
-                """
+            ids, ordered, received, ready, status, expected, late = zip(*rows, strict=True)
+            env.cr.execute(
+                SQL(
+                    """
                 UPDATE sale_order_line sol
                    SET backops_qty_ordered = new.ordered,
                        backops_qty_received = new.received,
@@ -293,8 +331,16 @@ class SaleOrderLine(models.Model):
                        AS new(id, ordered, received, ready, status, expected, late)
                  WHERE sol.id = new.id
                 """,
-                env.uid, list(ids), list(ordered), list(received), list(ready), list(status), list(expected), list(late),
-            ))
+                    env.uid,
+                    list(ids),
+                    list(ordered),
+                    list(received),
+                    list(ready),
+                    list(status),
+                    list(expected),
+                    list(late),
+                )
+            )
             fnames += ["write_uid", "write_date"]
         self.invalidate_recordset(fnames, flush=False)
         if changes:

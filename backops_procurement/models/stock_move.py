@@ -1,4 +1,4 @@
-from odoo import _, api, models
+from odoo import api, models
 from odoo.exceptions import UserError
 from odoo.tools import float_compare
 
@@ -45,13 +45,17 @@ class StockMove(models.Model):
         pickings._sanity_check()
         if pickings._pre_action_done_hook() is not True:
             raise UserError(
-                _("%(pickings)s asks for more before it is validated: validate it from the transfer.",
-                  pickings=", ".join(pickings.mapped("name")))
+                self.env._(
+                    "%(pickings)s asks for more before it is validated: validate it from the transfer.",
+                    pickings=", ".join(pickings.mapped("name")),
+                )
             )
         pickings.with_context(cancel_backorder=False)._action_done()
         failed = pickings.filtered(lambda p: p.state != "done")
         if failed:
-            raise UserError(_("%(pickings)s could not be validated.", pickings=", ".join(failed.mapped("name"))))
+            raise UserError(
+                self.env._("%(pickings)s could not be validated.", pickings=", ".join(failed.mapped("name")))
+            )
         # what was owed is done or still open, on the transfers or their backorders
         done = {}
         for move in pickings.move_ids.filtered(lambda m: m.state == "done"):
@@ -61,9 +65,12 @@ class StockMove(models.Model):
         still = self._backops_open_demand(pickings | pickings.backorder_ids)
         for product, quantity in owed.items():
             shipped = done.get(product, 0.0)
-            if float_compare(still.get(product, 0.0) + shipped, quantity, precision_rounding=product.uom_id.rounding) < 0:
+            if (
+                float_compare(still.get(product, 0.0) + shipped, quantity, precision_rounding=product.uom_id.rounding)
+                < 0
+            ):
                 raise UserError(
-                    _(
+                    self.env._(
                         "%(pickings)s: %(product)s would no longer be owed in full once validated (a default "
                         "value or a setting changes the moves Odoo makes for what is left). Nothing was validated.",
                         pickings=", ".join(pickings.mapped("name")),

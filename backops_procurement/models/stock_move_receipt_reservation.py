@@ -11,9 +11,11 @@ class StockMove(models.Model):
 
     def _action_done(self, cancel_backorder=False):
         receipts = self.filtered(
-            lambda move: move.purchase_line_id
-            and move.state not in ("done", "cancel")
-            and move.company_id.backops_reserve_on_receipt
+            lambda move: (
+                move.purchase_line_id
+                and move.state not in ("done", "cancel")
+                and move.company_id.backops_reserve_on_receipt
+            )
         )
         allocations = receipts.purchase_line_id.procurement_allocation_ids.filtered(
             lambda allocation: allocation.sale_line_id._is_procurement_need()
@@ -23,4 +25,3 @@ class StockMove(models.Model):
         if allocations:
             allocations._backops_reserve_received(before)
         return moves
-

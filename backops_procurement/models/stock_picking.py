@@ -1,4 +1,4 @@
-from odoo import _, api, fields, models
+from odoo import api, fields, models
 from odoo.exceptions import UserError
 from odoo.osv import expression
 from odoo.tools import float_compare, float_is_zero
@@ -24,8 +24,7 @@ class StockPicking(models.Model):
         string="Is a Backorder",
         compute="_compute_backops_is_backorder",
         search="_search_backops_is_backorder",
-        help="An open customer delivery left by a delivery that shipped partly (or "
-        "whose lines were held back).",
+        help="An open customer delivery left by a delivery that shipped partly (or whose lines were held back).",
     )
     backops_fulfillable = fields.Selection(
         FULFILLABLE,
@@ -66,7 +65,7 @@ class StockPicking(models.Model):
 
     def _search_backops_is_backorder(self, operator, value):
         if operator not in ("=", "!=") or not isinstance(value, bool):
-            raise NotImplementedError(_("Unsupported search on backorders."))
+            raise NotImplementedError(self.env._("Unsupported search on backorders."))
         domain = self._backops_backorder_domain()
         return domain if (operator == "=") == value else ["!", *expression.normalize_domain(domain)]
 
@@ -96,7 +95,7 @@ class StockPicking(models.Model):
 
     def _search_backops_fulfillable(self, operator, value):
         if operator not in ("=", "!=", "in", "not in"):
-            raise NotImplementedError(_("Unsupported search on fulfillable backorders."))
+            raise NotImplementedError(self.env._("Unsupported search on fulfillable backorders."))
         values = {value} if operator in ("=", "!=") else set(value)
         backorders = self.search(self._backops_backorder_domain())
         matching = backorders.filtered(lambda picking: picking.backops_fulfillable in values)
@@ -111,7 +110,7 @@ class StockPicking(models.Model):
         self.check_access("write")
         if self.picking_type_code != "outgoing" or self.state not in OPEN_STATES:
             raise UserError(
-                _("%(picking)s is not an open customer delivery: nothing can be held back.", picking=self.name)
+                self.env._("%(picking)s is not an open customer delivery: nothing can be held back.", picking=self.name)
             )
 
     def _backops_force_backorder(self, holds):
@@ -128,24 +127,27 @@ class StockPicking(models.Model):
             if not float_is_zero(quantity, precision_rounding=move.product_uom.rounding)
         }
         if not holds:
-            raise UserError(_("Choose the lines and the quantities to hold back."))
+            raise UserError(self.env._("Choose the lines and the quantities to hold back."))
         open_moves = self.move_ids.filtered(lambda m: m.state in OPEN_STATES)
         whole = self.env["stock.move"]
         parts = {}
         for move, quantity in holds.items():
             if move not in open_moves:
                 raise UserError(
-                    _(
+                    self.env._(
                         "%(product)s is not an open line of %(picking)s.",
-                        product=move.product_id.display_name, picking=self.name,
+                        product=move.product_id.display_name,
+                        picking=self.name,
                     )
                 )
             comparison = float_compare(quantity, move.product_uom_qty, precision_rounding=move.product_uom.rounding)
             if comparison > 0:
                 raise UserError(
-                    _(
+                    self.env._(
                         "%(product)s: %(hold)s to hold back, but the delivery has %(demand)s %(uom)s.",
-                        product=move.product_id.display_name, hold=quantity, demand=move.product_uom_qty,
+                        product=move.product_id.display_name,
+                        hold=quantity,
+                        demand=move.product_uom_qty,
                         uom=move.product_uom.name,
                     )
                 )
@@ -154,7 +156,7 @@ class StockPicking(models.Model):
             else:
                 parts[move] = quantity
         if whole == open_moves and not parts:
-            raise UserError(_("Holding back everything leaves nothing to ship: keep the delivery as it is."))
+            raise UserError(self.env._("Holding back everything leaves nothing to ship: keep the delivery as it is."))
         # every hold is valid: now split
         new_move_vals = []
         for move, quantity in parts.items():
@@ -168,7 +170,9 @@ class StockPicking(models.Model):
         kept._action_assign()
         backorder = self._create_backorder(backorder_moves=held)
         backorder.message_post(
-            body=_("Held back from %(picking)s by %(user)s.", picking=self._get_html_link(), user=self.env.user.name)
+            body=self.env._(
+                "Held back from %(picking)s by %(user)s.", picking=self._get_html_link(), user=self.env.user.name
+            )
         )
         return backorder
 
@@ -179,7 +183,7 @@ class StockPicking(models.Model):
         self.ensure_one()
         return {
             "type": "ir.actions.act_window",
-            "name": _("Force Backorder"),
+            "name": self.env._("Force Backorder"),
             "res_model": "backops.force.backorder",
             "view_mode": "form",
             "target": "new",

@@ -34,19 +34,13 @@ class ProcurementCommon(TransactionCase):
         cls.vendor_a = Partner.create({"name": "FairwayFleet Carts", "email": "ff@example.com"})
         cls.vendor_b = Partner.create({"name": "GreenLane Cart Hire", "email": "gl@example.com"})
 
-        cls.golf_cart = cls._create_product(
-            "Golf Cart", sellers=[(cls.vendor_a, 150.0), (cls.vendor_b, 158.0)]
-        )
+        cls.golf_cart = cls._create_product("Golf Cart", sellers=[(cls.vendor_a, 150.0), (cls.vendor_b, 158.0)])
         cls.stage_deck = cls._create_product("Stage Deck", sellers=[(cls.vendor_a, 40.0)])
         # sold by the unit, bought by the dozen
-        cls.chair = cls._create_product(
-            "Banquet Chair", sellers=[(cls.vendor_b, 30.0)], uom_po=cls.uom_dozen
-        )
+        cls.chair = cls._create_product("Banquet Chair", sellers=[(cls.vendor_b, 30.0)], uom_po=cls.uom_dozen)
         cls.pa_system = cls._create_product("PA System", subject=False)
 
-        cls.buyer = new_test_user(
-            cls.env, "backops_buyer", groups="purchase.group_purchase_user", name="Buyer Bea"
-        )
+        cls.buyer = new_test_user(cls.env, "backops_buyer", groups="purchase.group_purchase_user", name="Buyer Bea")
         cls.salesman = new_test_user(
             cls.env, "backops_salesman", groups="sales_team.group_sale_salesman", name="Sales Sam"
         )
@@ -194,7 +188,9 @@ class CommittedCase(BaseCase):
             {
                 "partner_id": vendor.id,
                 "company_id": company.id,
-                "order_line": [Command.create({"product_id": product.id, "product_uom_qty": qty}) for qty in need_quantities],
+                "order_line": [
+                    Command.create({"product_id": product.id, "product_uom_qty": qty}) for qty in need_quantities
+                ],
             }
         )
         order.action_confirm()
@@ -259,7 +255,12 @@ class RpcServerCase(CommittedCase):
         super().tearDownClass()
 
     def _rpc(self, service, method, *args):
-        payload = {"jsonrpc": "2.0", "method": "call", "id": 1, "params": {"service": service, "method": method, "args": args}}
+        payload = {
+            "jsonrpc": "2.0",
+            "method": "call",
+            "id": 1,
+            "params": {"service": service, "method": method, "args": args},
+        }
         request = urllib.request.Request(
             self.url, data=json.dumps(payload).encode(), headers={"Content-Type": "application/json"}
         )

@@ -20,7 +20,9 @@ class FulfilmentCommon(ProcurementCommon):
             "Bar Stool", sellers=[(cls.vendor_b, 30.0)], uom_po=cls.uom_dozen, is_storable=True
         )
         cls.stock_user = new_test_user(
-            cls.env, "backops_fulfil_stock", groups="stock.group_stock_user,sales_team.group_sale_salesman",
+            cls.env,
+            "backops_fulfil_stock",
+            groups="stock.group_stock_user,sales_team.group_sale_salesman",
             name="Warehouse Wendy",
         )
 
@@ -33,7 +35,7 @@ class FulfilmentCommon(ProcurementCommon):
             quantities[need.product_id] = quantities.get(need.product_id, 0.0) + quantity
         rfq = self._create_rfq(vendor, [(product, qty) for product, qty in quantities.items()])
         for need, quantity in allocations:
-            line = rfq.order_line.filtered(lambda l, p=need.product_id: l.product_id == p)
+            line = rfq.order_line.filtered(lambda line, p=need.product_id: line.product_id == p)
             self._allocate(need, line, quantity)
         if confirm:
             rfq.button_confirm()

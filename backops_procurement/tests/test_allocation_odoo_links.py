@@ -36,7 +36,12 @@ class TestAllocationOdooLinks(ProcurementCommon):
     def test_a_line_created_linked_to_a_sale_meets_the_rules(self):
         self._allocate(self.need, self.rfq_a.order_line, 10, user=self.buyer)
         Line = self.env["purchase.order.line"].with_user(self.buyer)
-        values = {"order_id": self.rfq_b.id, "product_id": self.golf_cart.id, "product_qty": 5, "sale_line_id": self.need.id}
+        values = {
+            "order_id": self.rfq_b.id,
+            "product_id": self.golf_cart.id,
+            "product_qty": 5,
+            "sale_line_id": self.need.id,
+        }
         with self.assertRaisesRegex(ValidationError, "Excess"):
             Line.create(values)
         # on a quotation's line (not a need) or a locked order: refused as any allocation
@@ -47,7 +52,13 @@ class TestAllocationOdooLinks(ProcurementCommon):
         locked.button_confirm()
         locked.button_done()
         with self.assertRaisesRegex(ValidationError, "lines can still change"):
-            Line.create(dict(values, order_id=locked.id, sale_line_id=self._create_sale_order([(self.golf_cart, 2)]).order_line.id))
+            Line.create(
+                dict(
+                    values,
+                    order_id=locked.id,
+                    sale_line_id=self._create_sale_order([(self.golf_cart, 2)]).order_line.id,
+                )
+            )
         self.assertEqual(self.need.procurement_allocated_qty, 10)
 
     def test_more_on_odoos_line_than_the_sale_is_for_stock(self):

@@ -126,7 +126,9 @@ class TestAllocationPaths(ProcurementCommon):
         north_rfq = self._create_rfq(self.vendor_a, [(self.golf_cart, 37)], company=north)
         self.env.user.company_ids += north
         buyer_of_both = new_test_user(
-            self.env, "backops_buyer_both", groups="purchase.group_purchase_user",
+            self.env,
+            "backops_buyer_both",
+            groups="purchase.group_purchase_user",
             company_ids=[Command.set((self.env.company | north).ids)],
         )
         for user, quantity in ((self.buyer, 5), (self.buyer, 999), (buyer_of_both, 999)):
@@ -157,9 +159,9 @@ class TestAllocationPaths(ProcurementCommon):
                         {self.rfq_b: {self.cart: value}}
                     )
                 editor = Form(
-                    self.env["backops.line.item.editor"].with_user(self.buyer).with_context(
-                        default_purchase_order_id=self.rfq_b.id
-                    )
+                    self.env["backops.line.item.editor"]
+                    .with_user(self.buyer)
+                    .with_context(default_purchase_order_id=self.rfq_b.id)
                 ).save()
                 row = editor.line_ids.filtered(lambda line: line.sale_line_id == self.cart)
                 with self.assertRaisesRegex(ValidationError, "Golf Cart: .*quantity"):
@@ -173,9 +175,9 @@ class TestAllocationPaths(ProcurementCommon):
     # ------------------------------------------------------------------
     def _rfq_wizard(self, needs):
         return Form(
-            self.env["backops.rfq.create"].with_user(self.buyer).with_context(
-                active_model="sale.order.line", active_ids=needs.ids
-            )
+            self.env["backops.rfq.create"]
+            .with_user(self.buyer)
+            .with_context(active_model="sale.order.line", active_ids=needs.ids)
         )
 
     def test_create_rfqs_two_rows_to_one_rfq_allocate_every_need(self):
@@ -236,9 +238,7 @@ class TestAllocationPaths(ProcurementCommon):
     # ------------------------------------------------------------------
     def test_vendor_follows_validity_dates_and_minimum_quantities(self):
         yesterday = fields.Date.subtract(fields.Date.today(), days=1)
-        expired = self._create_product(
-            "Light Tower", sellers=[(self.vendor_a, 90.0), (self.vendor_b, 95.0)]
-        )
+        expired = self._create_product("Light Tower", sellers=[(self.vendor_a, 90.0), (self.vendor_b, 95.0)])
         expired.seller_ids.filtered(lambda s: s.partner_id == self.vendor_a).date_end = yesterday
         bulk = self._create_product("Barrier", sellers=[(self.vendor_a, 5.0), (self.vendor_b, 6.0)])
         bulk.seller_ids.filtered(lambda s: s.partner_id == self.vendor_a).min_qty = 100

@@ -73,9 +73,17 @@ class TestApprovalPaths(ApprovalCommon):
                     draft.copy({"state": state})
         self.assertEqual(Order.search_count([]), count + 1)
         # below every tier, Odoo's own behaviour stays
-        small = Order.create(dict(values, state="purchase", order_line=[
-            Command.create({"product_id": self.priced.id, "product_qty": 5, "price_unit": 100, "taxes_id": False})
-        ]))
+        small = Order.create(
+            dict(
+                values,
+                state="purchase",
+                order_line=[
+                    Command.create(
+                        {"product_id": self.priced.id, "product_qty": 5, "price_unit": 100, "taxes_id": False}
+                    )
+                ],
+            )
+        )
         self.assertEqual(small.state, "purchase")
 
     def test_a_confirmed_order_cannot_grow_past_its_approval(self):
@@ -89,10 +97,16 @@ class TestApprovalPaths(ApprovalCommon):
             "more quantity": lambda: line.write({"product_qty": 12}),
             "a higher price": lambda: line.write({"price_unit": 150}),
             "a new line on the order": lambda: order.write(
-                {"order_line": [Command.create({"product_id": self.stage_deck.id, "product_qty": 5, "price_unit": 100})]}
+                {
+                    "order_line": [
+                        Command.create({"product_id": self.stage_deck.id, "product_qty": 5, "price_unit": 100})
+                    ]
+                }
             ),
-            "a new line through the line model": lambda: self.env["purchase.order.line"].with_user(self.buyer).create(
-                {"order_id": order.id, "product_id": self.stage_deck.id, "product_qty": 5, "price_unit": 100}
+            "a new line through the line model": lambda: (
+                self.env["purchase.order.line"]
+                .with_user(self.buyer)
+                .create({"order_id": order.id, "product_id": self.stage_deck.id, "product_qty": 5, "price_unit": 100})
             ),
         }
         for name, attempt in attempts.items():
@@ -101,7 +115,9 @@ class TestApprovalPaths(ApprovalCommon):
                     attempt()
                 self.assertEqual(order.amount_untaxed, 900)
         # the Line Item Editor: 5 more trusses for the festival on this order
-        form = Form(self.env["backops.line.item.editor"].with_user(self.buyer).with_context(default_purchase_order_id=order.id))
+        form = Form(
+            self.env["backops.line.item.editor"].with_user(self.buyer).with_context(default_purchase_order_id=order.id)
+        )
         for index in range(len(form.line_ids)):
             with form.line_ids.edit(index) as row:
                 if row.sale_line_id == self.need:
@@ -215,8 +231,11 @@ class TestApprovalPaths(ApprovalCommon):
     def test_another_companys_approver_cannot_approve(self):
         company_b = self.env["res.company"].create({"name": "BackOps Events South"})
         outsider = new_test_user(
-            self.env, "backops_approver_south", groups="purchase.group_purchase_user",
-            company_id=company_b.id, company_ids=[Command.set(company_b.ids)],
+            self.env,
+            "backops_approver_south",
+            groups="purchase.group_purchase_user",
+            company_id=company_b.id,
+            company_ids=[Command.set(company_b.ids)],
         )
         outsider.groups_id += self.group_l1
         order = self._waiting()
@@ -232,8 +251,10 @@ class TestApprovalPaths(ApprovalCommon):
     def test_tier_changes_reach_waiting_orders_and_the_chatter(self):
         order = self._waiting(60)  # 6,000: tiers 1 and 2
         manager = self.purchase_manager
-        tier_3 = self.env["backops.approval.tier"].with_user(manager).create(
-            {"name": "Tier 3", "sequence": 3, "min_amount": 3000, "group_id": self.group_l2.id}
+        tier_3 = (
+            self.env["backops.approval.tier"]
+            .with_user(manager)
+            .create({"name": "Tier 3", "sequence": 3, "min_amount": 3000, "group_id": self.group_l2.id})
         )
         self.assertEqual(self._approvals(order, "pending").tier_id, self.tier_1 | self.tier_2 | tier_3)
         self.env.flush_all()

@@ -64,9 +64,7 @@ class TestApprovalSplitOrders(ApprovalCommon):
         second.with_user(self.buyer).button_cancel()
         self.assertEqual(self._approvals(second).state, "voided")
         carried = self._approvals(first, "approved")
-        self.assertEqual(
-            (carried.tier_id, carried.amount, carried.decided_by_id), (self.tier_1, 1200, self.approver_1)
-        )
+        self.assertEqual((carried.tier_id, carried.amount, carried.decided_by_id), (self.tier_1, 1200, self.approver_1))
         self.assertIn(second.name, carried.reason)
         self.assertFalse(self._missing(first))
         self.assertEqual(first.state, "purchase")

@@ -82,7 +82,11 @@ class TestFillIgnoresTheCallersContext(FillRulesCommon):
 
     def test_a_fills_run_is_its_own_record(self):
         fill = self._batch(mode="partial")
-        for values in ({"state": "done"}, {"run_user_id": self.env.ref("base.user_admin").id}, {"run_date": datetime(2020, 1, 1)}):
+        for values in (
+            {"state": "done"},
+            {"run_user_id": self.env.ref("base.user_admin").id},
+            {"run_date": datetime(2020, 1, 1)},
+        ):
             with self.subTest(values=values), self.assertRaisesRegex(UserError, "cannot be written"):
                 fill.write(values)
         with self.assertRaisesRegex(UserError, "cannot be written"):
@@ -179,12 +183,18 @@ class TestFillShipsOnlyTheCompanysOwnStock(FillRulesCommon):
     def test_a_wizard_never_shows_another_companys_records(self):
         south = self.env["res.company"].create({"name": "BackOps Events South"})
         spy = new_test_user(
-            self.env, "backops_south_stock", groups="stock.group_stock_user",
-            company_id=south.id, company_ids=[Command.set(south.ids)],
+            self.env,
+            "backops_south_stock",
+            groups="stock.group_stock_user",
+            company_id=south.id,
+            company_ids=[Command.set(south.ids)],
         )
         with self.assertRaises(AccessError):
             self.env["backops.backorder.fill.order"].with_user(spy).create({"sale_order_id": self.order.id})
         with self.assertRaises(AccessError):
             self.env["backops.force.backorder"].with_user(spy).create(
-                {"picking_id": self.backorder.id, "line_ids": [Command.create({"move_id": self.backorder.move_ids[0].id})]}
+                {
+                    "picking_id": self.backorder.id,
+                    "line_ids": [Command.create({"move_id": self.backorder.move_ids[0].id})],
+                }
             )

@@ -124,7 +124,9 @@ class TestFillSharesTheStock(FillRulesCommon):
     def test_split_backorders_share_the_stock(self):
         order = self._order([(self.bench, 1), (self.cart, 9)], partner=self.customer_2)
         first = self._backorder(order)
-        form = Form(self.env["backops.force.backorder"].with_user(self.stock_user).with_context(default_picking_id=first.id))
+        form = Form(
+            self.env["backops.force.backorder"].with_user(self.stock_user).with_context(default_picking_id=first.id)
+        )
         with form.line_ids.edit(0) as line:
             line.hold_qty = 4
         second = self.env["stock.picking"].browse(form.save().action_confirm()["res_id"])
@@ -186,7 +188,7 @@ class TestFillShipsWhatIsThere(FillRulesCommon):
             fill.action_start()
         self.assertEqual((self._shipped(self.old, self.cart), self._shipped(self.new, self.cart)), (1 + 4, 1))
         self.assertOnHand(self.cart, 2)
-        line = fill.line_ids.filtered(lambda l: l.sale_order_id == self.new)
+        line = fill.line_ids.filtered(lambda line: line.sale_order_id == self.new)
         self.assertEqual((line.fill_qty, line.outcome), (0, "skipped"))
         self.assertIn("can no longer ship complete", line.reason)
         # it keeps what is left reserved
@@ -269,8 +271,12 @@ class TestFillLinesPerCompany(FillRulesCommon):
         super().setUpClass()
         cls.company_b = cls.env["res.company"].create({"name": "BackOps Events North"})
         cls.stock_user_b = new_test_user(
-            cls.env, "backops_stock_north", groups="stock.group_stock_user",
-            company_id=cls.company_b.id, company_ids=[Command.set(cls.company_b.ids)], name="Warehouse Nils",
+            cls.env,
+            "backops_stock_north",
+            groups="stock.group_stock_user",
+            company_id=cls.company_b.id,
+            company_ids=[Command.set(cls.company_b.ids)],
+            name="Warehouse Nils",
         )
 
     def setUp(self):
@@ -324,7 +330,9 @@ class TestFillLinesPerCompany(FillRulesCommon):
         order_b = self._create_sale_order([(self.cart, 1)], confirm=False, company=self.company_b)
         # (assertRaises rolls back to a savepoint, as the request would be)
         with self.assertRaises(UserError) as caught:
-            self.env["backops.backorder.fill.line"].sudo().create({"fill_id": self.fill.id, "sale_order_id": order_b.id})
+            self.env["backops.backorder.fill.line"].sudo().create(
+                {"fill_id": self.fill.id, "sale_order_id": order_b.id}
+            )
         self.assertIn("Incompatible companies", str(caught.exception))
         self.assertUnchanged()
 
@@ -350,7 +358,9 @@ class TestForceBackorderChecksFirst(FillRulesCommon):
 
     def test_a_bad_hold_after_a_good_one(self):
         form = Form(
-            self.env["backops.force.backorder"].with_user(self.stock_user).with_context(default_picking_id=self.delivery.id)
+            self.env["backops.force.backorder"]
+            .with_user(self.stock_user)
+            .with_context(default_picking_id=self.delivery.id)
         )
         with form.line_ids.edit(0) as line:
             line.hold_qty = 2
@@ -370,9 +380,13 @@ class TestForceBackorderChecksFirst(FillRulesCommon):
     def test_a_quantity_that_is_not_a_number(self):
         for bad in NOT_QUANTITIES:
             with self.subTest(bad=bad), self.assertRaises(ValidationError):
-                self.delivery.with_user(self.stock_user)._backops_force_backorder({self.moves[0]: 2, self.moves[1]: bad})
+                self.delivery.with_user(self.stock_user)._backops_force_backorder(
+                    {self.moves[0]: 2, self.moves[1]: bad}
+                )
         wizard = Form(
-            self.env["backops.force.backorder"].with_user(self.stock_user).with_context(default_picking_id=self.delivery.id)
+            self.env["backops.force.backorder"]
+            .with_user(self.stock_user)
+            .with_context(default_picking_id=self.delivery.id)
         ).save()
         for bad in NOT_QUANTITIES:
             with self.subTest(bad=bad), self.assertRaisesRegex(ValidationError, "Bench: "):
@@ -393,7 +407,9 @@ class TestQuantitiesMustBeNumbers(FillRulesCommon):
         Wizard = self.env["backops.backorder.fill.order"].with_user(self.stock_user)
         for bad in NOT_QUANTITIES:
             with self.subTest(bad=bad):
-                with self.assertRaisesRegex(ValidationError, "Cart: (the quantity must be a number|.* is beyond any real quantity)"):
+                with self.assertRaisesRegex(
+                    ValidationError, "Cart: (the quantity must be a number|.* is beyond any real quantity)"
+                ):
                     wizard.line_ids.write({"fill_qty": bad})
                 with self.assertRaises(ValidationError):
                     Wizard.create(

@@ -23,7 +23,9 @@ class BackorderCommon(ProcurementCommon):
         cls.bench = cls._create_product("Bench", sellers=[(cls.vendor_b, 40.0)], is_storable=True, subject=False)
         cls.tent = cls._create_product("Tent", sellers=[(cls.vendor_b, 900.0)], is_storable=True)
         cls.stock_user = new_test_user(
-            cls.env, "backops_stock_user", groups="stock.group_stock_user,sales_team.group_sale_salesman_all_leads",
+            cls.env,
+            "backops_stock_user",
+            groups="stock.group_stock_user,sales_team.group_sale_salesman_all_leads",
             name="Warehouse Wendy",
         )
         cls.customer_2 = cls.env["res.partner"].create({"name": "Quayside Gala", "email": "gala@example.com"})
@@ -102,8 +104,12 @@ class TestSeeingBackorders(BackorderCommon):
         Picking, SaleOrder = self.env["stock.picking"], self.env["sale.order"]
         self.assertIn(backorder, Picking.search([("backops_is_backorder", "=", True)]))
         self.assertNotIn(other.picking_ids, Picking.search([("backops_is_backorder", "=", True)]))
-        self.assertEqual(SaleOrder.search([("backops_has_backorder", "=", True), ("id", "in", (order | other).ids)]), order)
-        self.assertFalse(Picking.search([("backops_fulfillable", "in", ("complete", "partial")), ("id", "=", backorder.id)]))
+        self.assertEqual(
+            SaleOrder.search([("backops_has_backorder", "=", True), ("id", "in", (order | other).ids)]), order
+        )
+        self.assertFalse(
+            Picking.search([("backops_fulfillable", "in", ("complete", "partial")), ("id", "=", backorder.id)])
+        )
         self._stock(self.cart, 5)
         backorder.invalidate_recordset(["backops_fulfillable"])
         self.assertEqual(backorder.backops_fulfillable, "partial")
@@ -124,7 +130,9 @@ class TestForceBackorder(BackorderCommon):
         order = self._order([(self.cart, 5), (self.bench, 4)])
         delivery = order.picking_ids
         self.assertEqual(delivery.state, "assigned")
-        form = Form(self.env["backops.force.backorder"].with_user(self.stock_user).with_context(default_picking_id=delivery.id))
+        form = Form(
+            self.env["backops.force.backorder"].with_user(self.stock_user).with_context(default_picking_id=delivery.id)
+        )
         with form.line_ids.edit(0) as line:
             self.assertEqual(line.product_id, self.cart)
             line.hold_qty = 2
@@ -135,7 +143,9 @@ class TestForceBackorder(BackorderCommon):
         self.assertEqual(backorder.move_ids.product_uom_qty, 2)
         cart_move = delivery.move_ids.filtered(lambda m: m.product_id == self.cart)
         self.assertEqual((cart_move.product_uom_qty, cart_move.quantity), (3, 3))
-        self.assertEqual(order.order_line.filtered(lambda l: l.product_id == self.cart).backops_backordered_qty, 2)
+        self.assertEqual(
+            order.order_line.filtered(lambda line: line.product_id == self.cart).backops_backordered_qty, 2
+        )
         self._deliver(delivery, {self.cart: 3, self.bench: 4})
         self.assertEqual(delivery.state, "done")
 
@@ -176,7 +186,9 @@ class TestFillOneOrder(BackorderCommon):
     def test_popup_defaults_and_fill(self):
         form = self._popup(user=self.stock_user)
         rows = self._lines(form)
-        self.assertEqual((rows[self.cart]["needed_qty"], rows[self.cart]["available_qty"], rows[self.cart]["fill_qty"]), (10, 6, 6))
+        self.assertEqual(
+            (rows[self.cart]["needed_qty"], rows[self.cart]["available_qty"], rows[self.cart]["fill_qty"]), (10, 6, 6)
+        )
         self.assertEqual((rows[self.bench]["needed_qty"], rows[self.bench]["fill_qty"]), (4, 4))
         ship_date = datetime.now().replace(microsecond=0) - timedelta(hours=3)
         form.ship_date = ship_date
@@ -189,7 +201,9 @@ class TestFillOneOrder(BackorderCommon):
         self.assertEqual(remaining.backorder_id, self.backorder)
         self.assertEqual(remaining.move_ids.product_id, self.cart)
         self.assertEqual(remaining.move_ids.product_uom_qty, 4)
-        self.assertEqual(self.order.order_line.filtered(lambda l: l.product_id == self.cart).backops_backordered_qty, 4)
+        self.assertEqual(
+            self.order.order_line.filtered(lambda line: line.product_id == self.cart).backops_backordered_qty, 4
+        )
         mail = self.env["mail.mail"].search([("model", "=", "stock.picking"), ("res_id", "=", self.backorder.id)])
         self.assertEqual(len(mail), 1)
         self.assertIn("part of your order", mail.subject)
@@ -206,7 +220,9 @@ class TestFillOneOrder(BackorderCommon):
         form = self._popup()
         form.send_email = False
         form.save().action_fill()
-        self.assertFalse(self.env["mail.mail"].search([("model", "=", "stock.picking"), ("res_id", "=", self.backorder.id)]))
+        self.assertFalse(
+            self.env["mail.mail"].search([("model", "=", "stock.picking"), ("res_id", "=", self.backorder.id)])
+        )
 
     def _refused(self, message, **changes):
         form = self._popup()
@@ -248,7 +264,9 @@ class TestFillBackordersBatch(BackorderCommon):
         # the older order needs carts and benches; the newer one carts only
         self.old = self._order([(self.cart, 6), (self.bench, 5)], date_order=datetime(2026, 9, 1))
         self.new = self._order(
-            [(self.cart, 4)], partner=self.customer_2, date_order=datetime(2026, 9, 5),
+            [(self.cart, 4)],
+            partner=self.customer_2,
+            date_order=datetime(2026, 9, 5),
             commitment_date=datetime(2026, 9, 10),
         )
         # backordered: 5 carts and 5 benches for the old order, 3 carts for the new one
@@ -265,7 +283,9 @@ class TestFillBackordersBatch(BackorderCommon):
 
     def _shipped(self, order, product):
         return sum(
-            order.picking_ids.move_ids.filtered(lambda m: m.product_id == product and m.state == "done").mapped("quantity")
+            order.picking_ids.move_ids.filtered(lambda m: m.product_id == product and m.state == "done").mapped(
+                "quantity"
+            )
         )
 
     def test_complete_mode_leaves_stock_to_an_order_that_completes(self):
@@ -275,7 +295,7 @@ class TestFillBackordersBatch(BackorderCommon):
         self.assertEqual(self._shipped(self.new, self.cart), 1 + 3)
         self.assertEqual(self._shipped(self.old, self.cart), 1)
         self.assertEqual((fill.order_completed_count, fill.order_partial_count, fill.order_skipped_count), (1, 0, 1))
-        self.assertIn("Bench", fill.line_ids.filtered(lambda l: l.sale_order_id == self.old)[0].reason)
+        self.assertIn("Bench", fill.line_ids.filtered(lambda line: line.sale_order_id == self.old)[0].reason)
         # the old order's backorder is untouched and reserves what is left
         self.assertEqual(self.old_bo.move_ids.mapped("product_uom_qty"), [5, 5])
         self.assertEqual(sum(self.old_bo.move_ids.filtered(lambda m: m.product_id == self.cart).mapped("quantity")), 3)
@@ -325,7 +345,9 @@ class TestFillBackordersBatch(BackorderCommon):
         self.assertEqual(sum(line.fill_qty for line in by_order[self.old]), 7)
         self.assertEqual({line.email for line in by_order[self.old]}, {"partial"})
         self.assertEqual(sum(line.remaining_qty for line in by_order[self.old]), 3)
-        self.assertFalse(self.env["mail.mail"].search([("model", "=", "stock.picking"), ("res_id", "in", moves.picking_id.ids)]))
+        self.assertFalse(
+            self.env["mail.mail"].search([("model", "=", "stock.picking"), ("res_id", "in", moves.picking_id.ids)])
+        )
 
     def test_emails_with_the_right_template(self):
         self._stock(self.bench, 3)  # the old order can now complete too
@@ -344,7 +366,9 @@ class TestFillBackordersBatch(BackorderCommon):
         fill = self._fill(mode="partial", email_complete=False, email_partial=False)
         fill.action_start()
         self.assertFalse(
-            self.env["mail.mail"].search([("model", "=", "stock.picking"), ("res_id", "in", (self.old_bo | self.new_bo).ids)])
+            self.env["mail.mail"].search(
+                [("model", "=", "stock.picking"), ("res_id", "in", (self.old_bo | self.new_bo).ids)]
+            )
         )
 
     def test_summary_report_and_xlsx(self):
@@ -402,9 +426,7 @@ class TestFillBackordersBatch(BackorderCommon):
 @tagged("post_install", "-at_install")
 class TestFillBackordersCron(BackorderCommon):
     def test_cron_skips_a_failing_order_and_is_safe_to_rerun(self):
-        orders = [
-            self._order([(self.cart, 3)], date_order=datetime(2026, 9, day)) for day in (1, 2, 3)
-        ]
+        orders = [self._order([(self.cart, 3)], date_order=datetime(2026, 9, day)) for day in (1, 2, 3)]
         for order in orders:
             self._backorder(order)  # 2 carts each backordered
         self._stock(self.cart, 10)
@@ -414,26 +436,25 @@ class TestFillBackordersCron(BackorderCommon):
 
         def failing_ship(model, plan, ship_date=None, reassign=True):
             if any(entry.order == orders[1] for entry in plan):
+                # a test double's message, shown to no user
+                # pylint: disable-next=translation-required
                 raise UserError("carrier pickup refused")
             return ship(model, plan, ship_date, reassign)
 
-        with patch.object(Service, "_ship", failing_ship), self.assertLogs(
-            "odoo.addons.backops_procurement.models.backorder_fill", level="WARNING"
-        ) as logs:
+        with (
+            patch.object(Service, "_ship", failing_ship),
+            self.assertLogs("odoo.addons.backops_procurement.models.backorder_fill", level="WARNING") as logs,
+        ):
             self.env["backops.backorder.fill"]._cron_fill_backorders(batch_size=2)
         self.assertIn(orders[1].name, "\n".join(logs.output))
-        self.assertEqual(
-            [bool(self._open(order)) for order in orders], [False, True, False]
-        )
-        failed = policy.line_ids.filtered(lambda l: l.sale_order_id == orders[1])
+        self.assertEqual([bool(self._open(order)) for order in orders], [False, True, False])
+        failed = policy.line_ids.filtered(lambda line: line.sale_order_id == orders[1])
         self.assertEqual(failed.outcome, "skipped")
         self.assertIn("carrier pickup refused", failed.reason)
         # run again: the failing order ships now, nothing is shipped twice
         self.env["backops.backorder.fill"]._cron_fill_backorders(batch_size=2)
         self.assertEqual([bool(self._open(order)) for order in orders], [False, False, False])
-        shipped = sum(
-            move.quantity for order in orders for move in order.picking_ids.move_ids if move.state == "done"
-        )
+        shipped = sum(move.quantity for order in orders for move in order.picking_ids.move_ids if move.state == "done")
         self.assertEqual(shipped, 3 * 3)
         self.assertFalse(self.env.ref("backops_procurement.ir_cron_fill_backorders").active)
 
@@ -450,7 +471,12 @@ class TestReplenishBackorders(BackorderCommon):
         form = Form(self.env["backops.backorder.replenish"].with_user(self.buyer))
         rows = {row["product_id"]: row for row in form.line_ids._records}
         self.assertEqual(
-            (rows[self.cart.id]["backordered_qty"], rows[self.cart.id]["free_qty"], rows[self.cart.id]["incoming_qty"], rows[self.cart.id]["order_qty"]),
+            (
+                rows[self.cart.id]["backordered_qty"],
+                rows[self.cart.id]["free_qty"],
+                rows[self.cart.id]["incoming_qty"],
+                rows[self.cart.id]["order_qty"],
+            ),
             (10, 3, 2, 5),
         )
         self.assertEqual(rows[self.tent.id]["order_qty"], 4)
@@ -466,7 +492,10 @@ class TestReplenishBackorders(BackorderCommon):
 
     def test_vendor_of_another_variant_is_not_offered(self):
         size = self.env["product.attribute"].create(
-            {"name": "Marquee Size", "value_ids": [Command.create({"name": "Small"}), Command.create({"name": "Large"})]}
+            {
+                "name": "Marquee Size",
+                "value_ids": [Command.create({"name": "Small"}), Command.create({"name": "Large"})],
+            }
         )
         marquee = self.env["product.template"].create(
             {

@@ -17,11 +17,15 @@ class TestBuyerAccess(ProcurementCommon):
     def setUpClass(cls):
         super().setUpClass()
         cls.buyer_salesman = new_test_user(
-            cls.env, "backops_buyer_salesman",
-            groups="purchase.group_purchase_user,sales_team.group_sale_salesman", name="Buyer Sales Sue",
+            cls.env,
+            "backops_buyer_salesman",
+            groups="purchase.group_purchase_user,sales_team.group_sale_salesman",
+            name="Buyer Sales Sue",
         )
         cls.stock_buyer = new_test_user(
-            cls.env, "backops_stock_buyer", groups="purchase.group_purchase_user,stock.group_stock_user",
+            cls.env,
+            "backops_stock_buyer",
+            groups="purchase.group_purchase_user,stock.group_stock_user",
             name="Stock Buyer Stu",
         )
         cls.stock_user = new_test_user(cls.env, "backops_stock_user", groups="stock.group_stock_user")
@@ -36,9 +40,9 @@ class TestBuyerAccess(ProcurementCommon):
             [(cls.golf_cart, 10), (cls.pa_system, 1)], user=cls.other_salesman
         ).with_env(cls.env)
         cls.other_cart = cls._line(cls.other_order, cls.golf_cart)
-        cls.quotation = cls._create_sale_order(
-            [(cls.golf_cart, 5)], confirm=False, user=cls.other_salesman
-        ).with_env(cls.env)
+        cls.quotation = cls._create_sale_order([(cls.golf_cart, 5)], confirm=False, user=cls.other_salesman).with_env(
+            cls.env
+        )
         cls.own_order = cls._create_sale_order([(cls.pa_system, 3)], user=cls.buyer_salesman).with_env(cls.env)
         cls.orders = cls.order | cls.other_order | cls.quotation | cls.own_order
         cls.rfq = cls._create_rfq(cls.vendor_a, [(cls.golf_cart, 60)])
@@ -61,9 +65,20 @@ class TestBuyerAccess(ProcurementCommon):
         self.assertEqual(self._lines(self.buyer), self.cart | self.deck | self.other_cart)
         self.assertEqual(self._orders(self.buyer), self.order | self.other_order)
         need = self.cart.with_user(self.buyer)
-        values = need.read(["order_id", "product_id", "product_uom_qty", "product_uom", "procurement_section",
-                            "procurement_status", "procurement_vendor_id", "salesman_id", "order_partner_id",
-                            "procurement_commitment_date"])[0]
+        values = need.read(
+            [
+                "order_id",
+                "product_id",
+                "product_uom_qty",
+                "product_uom",
+                "procurement_section",
+                "procurement_status",
+                "procurement_vendor_id",
+                "salesman_id",
+                "order_partner_id",
+                "procurement_commitment_date",
+            ]
+        )[0]
         self.assertEqual(values["procurement_section"], "Transport")
         self.assertEqual(values["salesman_id"][0], self.salesman.id)
         self.assertEqual(values["procurement_status"], "short")
@@ -115,8 +130,11 @@ class TestBuyerAccess(ProcurementCommon):
         )
         # the purchasing team's notification of new needs is theirs to read
         notice = self.env["mail.thread"].message_notify(
-            model="sale.order", res_id=self.order.id, partner_ids=self.buyer.partner_id.ids,
-            body="3 new needs to order", subject="New needs",
+            model="sale.order",
+            res_id=self.order.id,
+            partner_ids=self.buyer.partner_id.ids,
+            body="3 new needs to order",
+            subject="New needs",
         )
         order_messages = [("model", "=", "sale.order"), ("res_id", "=", self.order.id)]
         Message = self.env["mail.message"].with_user(self.buyer)
@@ -139,7 +157,9 @@ class TestBuyerAccess(ProcurementCommon):
         # whoever else reads the order reads them
         for user in (self.salesman, self.stock_buyer):
             self.env.invalidate_all()
-            self.assertIn("2,400", "".join(self.env["mail.message"].with_user(user).search(order_messages).mapped("body")))
+            self.assertIn(
+                "2,400", "".join(self.env["mail.message"].with_user(user).search(order_messages).mapped("body"))
+            )
             self.assertEqual(quotation_pdf.with_user(user).read(["name"])[0]["name"], "Quotation.pdf")
 
     def test_salespeople_and_stock_users_keep_what_odoo_gives_them(self):
@@ -185,7 +205,7 @@ class TestBuyerAccess(ProcurementCommon):
             if action.search_view_id:
                 view_ids["search"] = action.search_view_id.id
         Model = self.env[model].with_user(user or self.buyer)
-        return Model.get_views([(view_ids.get(view_type), view_type) for view_type, in views])
+        return Model.get_views([(view_ids.get(view_type), view_type) for (view_type,) in views])
 
     def _spec(self, result, model, view_type):
         """What the web client reads for the view: its fields, display names of
@@ -242,7 +262,9 @@ class TestBuyerAccess(ProcurementCommon):
             records = Line.web_search_read(domain, spec, limit=80)["records"]
             self.assertEqual({record["id"] for record in records}, set(needs.ids))
             groups = Line.web_read_group(
-                domain, ["product_uom_qty:sum", "procurement_remaining_qty:sum"], ["order_id", "procurement_section"],
+                domain,
+                ["product_uom_qty:sum", "procurement_remaining_qty:sum"],
+                ["order_id", "procurement_section"],
                 lazy=False,
             )["groups"]
             self.assertEqual(sum(group["product_uom_qty"] for group in groups), needed)
@@ -271,8 +293,10 @@ class TestBuyerAccess(ProcurementCommon):
             {need["id"] for need in values["order_line"][0]["procurement_sale_line_ids"]},
             {self.cart.id, self.other_cart.id},
         )
-        html, _format = self.env["ir.actions.report"].with_user(self.buyer)._render_qweb_html(
-            "purchase.report_purchasequotation", rfq.ids
+        html, _format = (
+            self.env["ir.actions.report"]
+            .with_user(self.buyer)
+            ._render_qweb_html("purchase.report_purchasequotation", rfq.ids)
         )
         self.assertIn(self.order.name, html.decode())
         # Line Item Editor: the rest of the golf carts onto this RFQ
@@ -285,7 +309,9 @@ class TestBuyerAccess(ProcurementCommon):
         self.assertEqual(self.cart.procurement_status, "on_order")
         # Create RFQs from the To Order list
         wizard_action = self.deck.with_user(self.buyer).action_open_rfq_wizard()
-        wizard = Form(self.env[wizard_action["res_model"]].with_user(self.buyer).with_context(**wizard_action["context"]))
+        wizard = Form(
+            self.env[wizard_action["res_model"]].with_user(self.buyer).with_context(**wizard_action["context"])
+        )
         self.assertEqual(wizard.need_count, 1)
         wizard.save().action_create_rfqs()
         self.assertEqual(self.deck.procurement_status, "on_order")
@@ -308,15 +334,27 @@ class TestBuyerAccess(ProcurementCommon):
         mto_route.rule_ids.procure_method = "make_to_order"
         buy_route = self.env.ref("purchase_stock.route_warehouse0_buy")
         tent = self._create_product(
-            "Marquee (MTO)", sellers=[(self.vendor_a, 900.0)], subject=False, is_storable=True,
+            "Marquee (MTO)",
+            sellers=[(self.vendor_a, 900.0)],
+            subject=False,
+            is_storable=True,
             route_ids=[(6, 0, (mto_route | buy_route).ids)],
         )
         shuttle = self._create_product(
-            "Shuttle Bus", sellers=[(self.vendor_b, 300.0)], subject=False, type="service", service_to_purchase=True,
+            "Shuttle Bus",
+            sellers=[(self.vendor_b, 300.0)],
+            subject=False,
+            type="service",
+            service_to_purchase=True,
         )
         order = self._create_sale_order([(tent, 2), (shuttle, 1)], user=self.salesman).with_env(self.env)
-        purchases = self.env["purchase.order"].search([("partner_id", "in", (self.vendor_a | self.vendor_b).ids),
-                                                       ("state", "=", "draft"), ("id", "!=", self.rfq.id)])
+        purchases = self.env["purchase.order"].search(
+            [
+                ("partner_id", "in", (self.vendor_a | self.vendor_b).ids),
+                ("state", "=", "draft"),
+                ("id", "!=", self.rfq.id),
+            ]
+        )
         self.assertEqual(len(purchases), 2)
         self.env.invalidate_all()
         lines = self.env["sale.order.line"].with_user(self.buyer).search([("order_id", "=", order.id)])

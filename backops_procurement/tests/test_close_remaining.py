@@ -18,7 +18,9 @@ class CloseRemainingCommon(FulfilmentCommon):
     def setUpClass(cls):
         super().setUpClass()
         cls.order_early = cls._create_sale_order([(cls.cart, 30)], user=cls.salesman).with_env(cls.env)
-        cls.order_late = cls._create_sale_order(["Transport", (cls.cart, 20)], user=cls.other_salesman).with_env(cls.env)
+        cls.order_late = cls._create_sale_order(["Transport", (cls.cart, 20)], user=cls.other_salesman).with_env(
+            cls.env
+        )
         cls.order_early.commitment_date = datetime(2026, 9, 10)
         cls.order_late.commitment_date = datetime(2026, 9, 20)
         cls.need_early = cls._line(cls.order_early, cls.cart)
@@ -37,7 +39,11 @@ class CloseRemainingCommon(FulfilmentCommon):
 
     def _closed_activities(self, orders):
         return self.env["mail.activity"].search(
-            [("res_model", "=", "sale.order"), ("res_id", "in", orders.ids), ("activity_type_id", "=", self.activity_type.id)]
+            [
+                ("res_model", "=", "sale.order"),
+                ("res_id", "in", orders.ids),
+                ("activity_type_id", "=", self.activity_type.id),
+            ]
         )
 
     def _to_order(self):
@@ -153,7 +159,9 @@ class TestCloseRemaining(CloseRemainingCommon):
         self._receive(po_decks, {self.deck: 4})
         lines = self.line | po_decks.order_line
         env = self.env(user=self.buyer)
-        form = Form(env["backops.close.remaining"].with_context(active_model="purchase.order.line", active_ids=lines.ids))
+        form = Form(
+            env["backops.close.remaining"].with_context(active_model="purchase.order.line", active_ids=lines.ids)
+        )
         self.assertEqual(len(form.purchase_line_ids), 2)
         preview = {row.product_id: (row.product_qty, row.qty_received, row.backops_qty_to_close) for row in lines}
         self.assertEqual(preview, {self.cart: (50, 30, 20), self.deck: (10, 4, 6)})
@@ -177,19 +185,29 @@ class TestCloseRemaining(CloseRemainingCommon):
 
     def test_the_wizard_refuses_lines_the_user_cannot_read(self):
         other = self.env["res.company"].create({"name": "Other Events Ltd"})
-        po = self.env["purchase.order"].with_company(other).create(
-            {
-                "partner_id": self.vendor_a.id,
-                "company_id": other.id,
-                "order_line": [Command.create({"product_id": self.cart.id, "product_qty": 3})],
-            }
+        po = (
+            self.env["purchase.order"]
+            .with_company(other)
+            .create(
+                {
+                    "partner_id": self.vendor_a.id,
+                    "company_id": other.id,
+                    "order_line": [Command.create({"product_id": self.cart.id, "product_qty": 3})],
+                }
+            )
         )
         po.button_confirm()
         env = self.env(user=self.buyer)
         with self.assertRaises(AccessError):
-            Form(env["backops.close.remaining"].with_context(active_model="purchase.order.line", active_ids=po.order_line.ids))
+            Form(
+                env["backops.close.remaining"].with_context(
+                    active_model="purchase.order.line", active_ids=po.order_line.ids
+                )
+            )
         with self.assertRaises(AccessError):
-            env["backops.close.remaining"].create({"purchase_line_ids": [Command.set(po.order_line.ids)], "reason": REASON})
+            env["backops.close.remaining"].create(
+                {"purchase_line_ids": [Command.set(po.order_line.ids)], "reason": REASON}
+            )
         self.assertEqual(po.order_line.product_qty, 3)
 
     def test_views_offer_the_button(self):
@@ -230,14 +248,21 @@ class TestCloseRemainingRefusals(CloseRemainingCommon):
     def test_a_line_of_another_company(self):
         other = self.env["res.company"].create({"name": "Other Events Ltd"})
         buyer = new_test_user(
-            self.env, "backops_close_buyer_2", groups="purchase.group_purchase_user", company_ids=[Command.set((self.company | other).ids)]
+            self.env,
+            "backops_close_buyer_2",
+            groups="purchase.group_purchase_user",
+            company_ids=[Command.set((self.company | other).ids)],
         )
-        po = self.env["purchase.order"].with_company(other).create(
-            {
-                "partner_id": self.vendor_a.id,
-                "company_id": other.id,
-                "order_line": [Command.create({"product_id": self.cart.id, "product_qty": 3})],
-            }
+        po = (
+            self.env["purchase.order"]
+            .with_company(other)
+            .create(
+                {
+                    "partner_id": self.vendor_a.id,
+                    "company_id": other.id,
+                    "order_line": [Command.create({"product_id": self.cart.id, "product_qty": 3})],
+                }
+            )
         )
         po.button_confirm()
         # a buyer of both companies working in this one only cannot close it
@@ -250,7 +275,9 @@ class TestCloseRemainingRefusals(CloseRemainingCommon):
             po.order_line.with_user(self.buyer).action_backops_close_remaining(reason=REASON)
         self.assertEqual(self._snapshot(po.order_line), before)
         # in its company, it closes
-        po.order_line.with_user(buyer).with_context(allowed_company_ids=other.ids).action_backops_close_remaining(reason=REASON)
+        po.order_line.with_user(buyer).with_context(allowed_company_ids=other.ids).action_backops_close_remaining(
+            reason=REASON
+        )
         self.assertEqual(po.order_line.product_qty, 0)
 
     def test_an_empty_reason(self):
@@ -309,8 +336,11 @@ class TestCloseRemainingOdooLinks(FulfilmentCommon):
         delivery = self._delivery(order)
         self.assertEqual(delivery.move_ids.quantity, 4)
         activity = self.env["mail.activity"].search(
-            [("res_model", "=", "sale.order"), ("res_id", "=", order.id),
-             ("activity_type_id", "=", self.env.ref("backops_procurement.mail_activity_purchase_closed").id)]
+            [
+                ("res_model", "=", "sale.order"),
+                ("res_id", "=", order.id),
+                ("activity_type_id", "=", self.env.ref("backops_procurement.mail_activity_purchase_closed").id),
+            ]
         )
         self.assertEqual(activity.user_id, self.salesman)
 
@@ -337,8 +367,14 @@ class TestCloseRemainingQueries(FulfilmentCommon):
         each; with ``allocate``, each covers a need of its own."""
         products = self.env["product.product"].create(
             [
-                {"name": f"Crate {i}", "type": "consu", "is_storable": True, "subject_to_procurement": True,
-                 "uom_id": self.uom_unit.id, "uom_po_id": self.uom_unit.id}
+                {
+                    "name": f"Crate {i}",
+                    "type": "consu",
+                    "is_storable": True,
+                    "subject_to_procurement": True,
+                    "uom_id": self.uom_unit.id,
+                    "uom_po_id": self.uom_unit.id,
+                }
                 for i in range(count)
             ]
         )
@@ -355,9 +391,11 @@ class TestCloseRemainingQueries(FulfilmentCommon):
             ]
         )
         if allocate:
-            sale = self._create_sale_order([(product, 3) for product in products], user=self.salesman).with_env(self.env)
+            sale = self._create_sale_order([(product, 3) for product in products], user=self.salesman).with_env(
+                self.env
+            )
             for need in sale.order_line:
-                line = orders.order_line.filtered(lambda l, p=need.product_id: l.product_id == p)
+                line = orders.order_line.filtered(lambda line, p=need.product_id: line.product_id == p)
                 self._allocate(need, line, 3)
         orders.button_confirm()
         lines = orders.order_line

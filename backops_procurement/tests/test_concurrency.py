@@ -70,7 +70,9 @@ class TestConcurrentNeed(CommittedCase):
             company, suffix = self._make_company(env, "Race Need")
             company.backops_block_over_ordering = True
             env = env(context=dict(env.context, allowed_company_ids=company.ids))
-            vendors = env["res.partner"].create([{"name": f"Race Vendor A {suffix}"}, {"name": f"Race Vendor B {suffix}"}])
+            vendors = env["res.partner"].create(
+                [{"name": f"Race Vendor A {suffix}"}, {"name": f"Race Vendor B {suffix}"}]
+            )
             product = env["product.product"].create(
                 {"name": f"Race Golf Cart {suffix}", "type": "service", "subject_to_procurement": True}
             )
@@ -82,7 +84,9 @@ class TestConcurrentNeed(CommittedCase):
                 }
             )
             order.action_confirm()
-            rfqs = env["purchase.order"].create([{"partner_id": vendor.id, "company_id": company.id} for vendor in vendors])
+            rfqs = env["purchase.order"].create(
+                [{"partner_id": vendor.id, "company_id": company.id} for vendor in vendors]
+            )
             self.need, self.rfqs = order.order_line.id, rfqs.ids
 
     def _allocate(self, cr, rfq_index, quantity=50):
@@ -152,14 +156,19 @@ class TestConcurrentApproval(CommittedCase):
                         "partner_id": vendor.id,
                         "company_id": company.id,
                         "order_line": [
-                            Command.create({"product_id": product.id, "product_qty": 6, "price_unit": 100, "taxes_id": False})
+                            Command.create(
+                                {"product_id": product.id, "product_qty": 6, "price_unit": 100, "taxes_id": False}
+                            )
                         ],
                     }
                     for _ in range(2)
                 ]
             )
             env["backops.procurement.allocation"].create(
-                [{"sale_line_id": sale.order_line.id, "purchase_line_id": rfq.order_line.id, "quantity": 6} for rfq in rfqs]
+                [
+                    {"sale_line_id": sale.order_line.id, "purchase_line_id": rfq.order_line.id, "quantity": 6}
+                    for rfq in rfqs
+                ]
             )
             self.rfqs = rfqs.ids
 
@@ -225,7 +234,6 @@ class TestConcurrentApproval(CommittedCase):
             cr_b.commit()
         self.assertEqual(self._states(), ["purchase", "to approve"])
 
-
     def _two_confirmed_loose_orders(self):
         """Both RFQs confirmed alone (600 each, serving no sale order), and two needs
         of one sale order: allocating one need to each makes them split orders."""
@@ -243,8 +251,11 @@ class TestConcurrentApproval(CommittedCase):
     def _allocate_line(self, need, line):
         def allocate(cr):
             with self._env(cr=cr) as env:
-                env["backops.procurement.allocation"].create({"sale_line_id": need, "purchase_line_id": line, "quantity": 6})
+                env["backops.procurement.allocation"].create(
+                    {"sale_line_id": need, "purchase_line_id": line, "quantity": 6}
+                )
                 env.flush_all()
+
         return allocate
 
     @mute_logger("odoo.sql_db")
@@ -279,7 +290,13 @@ class TestConcurrentAllocationOverRpc(RpcServerCase):
         def allocate(need):
             start.wait(30)  # the 20 requests leave together
             return self._rpc(
-                "object", "execute_kw", self.db, uid, self.password, "backops.procurement.allocation", "create",
+                "object",
+                "execute_kw",
+                self.db,
+                uid,
+                self.password,
+                "backops.procurement.allocation",
+                "create",
                 [{"sale_line_id": need, "purchase_line_id": self.line, "quantity": 2}],
             )
 

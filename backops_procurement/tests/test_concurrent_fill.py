@@ -4,11 +4,10 @@ import uuid
 from psycopg2.errors import SerializationFailure
 
 from odoo import SUPERUSER_ID, Command, api
+from odoo.modules.registry import Registry
 from odoo.tests import BaseCase, Form, new_test_user, tagged
 from odoo.tests.common import get_db_name
 from odoo.tools import mute_logger
-
-from odoo.modules.registry import Registry
 
 
 @tagged("post_install", "-at_install")
@@ -40,7 +39,10 @@ class TestConcurrentFill(BaseCase):
             cart = env["product.product"].create({"name": f"Race Cart {tag}", "type": "consu", "is_storable": True})
             orders = env["sale.order"].create(
                 [
-                    {"partner_id": customer.id, "order_line": [Command.create({"product_id": cart.id, "product_uom_qty": 5})]}
+                    {
+                        "partner_id": customer.id,
+                        "order_line": [Command.create({"product_id": cart.id, "product_uom_qty": 5})],
+                    }
                     for _i in range(2)
                 ]
             )
@@ -122,7 +124,10 @@ class TestConcurrentFill(BaseCase):
         with self.registry.cursor() as cr_a, self.registry.cursor() as cr_b:
             # B opened its transaction (and saw 6 carts) before A shipped
             env_b = self._env(cr_b)
-            self.assertEqual(env_b["stock.picking"].browse(self.ids["backorders"]).mapped("backops_fulfillable"), ["complete", "complete"])
+            self.assertEqual(
+                env_b["stock.picking"].browse(self.ids["backorders"]).mapped("backops_fulfillable"),
+                ["complete", "complete"],
+            )
             self._fill_one_order(cr_a, 0)
             cr_a.commit()
             with self.assertRaises(SerializationFailure):

@@ -103,7 +103,10 @@ class TestDeliveryTabs(DeliveryCommon):
         self.assertEqual(menu.groups_id, self.env.ref("stock.group_stock_user"))
         self.assertEqual(
             [child.action for child in menu.child_id.sorted("sequence")],
-            [self.env.ref("backops_procurement.action_delivery_ready"), self.env.ref("backops_procurement.action_delivery_done")],
+            [
+                self.env.ref("backops_procurement.action_delivery_ready"),
+                self.env.ref("backops_procurement.action_delivery_done"),
+            ],
         )
         # an Inventory user opens both lists
         Line = self.env["sale.order.line"].with_user(self.warehouse_user)
@@ -445,7 +448,9 @@ class TestCancelDelivery(DeliveryCommon):
         self.assertFalse(self.order.invoice_ids - invoice, "no credit note is made")
         activity = self.order.activity_ids
         self.assertEqual(len(activity), 1)
-        self.assertEqual(activity.activity_type_id, self.env.ref("backops_procurement.mail_activity_returned_after_invoicing"))
+        self.assertEqual(
+            activity.activity_type_id, self.env.ref("backops_procurement.mail_activity_returned_after_invoicing")
+        )
         self.assertEqual(activity.user_id, self.salesman)
         self.assertIn(self.order.name, activity.summary)
         note = " ".join(html.fromstring(str(activity.note)).text_content().split())
@@ -467,7 +472,15 @@ class TestCancelDelivery(DeliveryCommon):
                 self.line.with_user(self.warehouse_user)._backops_return_deliveries({self.delivery.move_ids: bad})
             with self.subTest(quantity=bad, path="wizard"), self.assertRaises(ValidationError):
                 self.env["backops.delivery.return"].with_user(self.warehouse_user).create(
-                    {"line_ids": [(0, 0, {"sale_line_id": self.line.id, "move_id": self.delivery.move_ids.id, "quantity": bad})]}
+                    {
+                        "line_ids": [
+                            (
+                                0,
+                                0,
+                                {"sale_line_id": self.line.id, "move_id": self.delivery.move_ids.id, "quantity": bad},
+                            )
+                        ]
+                    }
                 )
         with self.assertRaisesRegex(UserError, "Nothing to return"):
             self.line.with_user(self.warehouse_user)._backops_return_deliveries({self.delivery.move_ids: 0})

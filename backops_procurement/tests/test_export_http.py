@@ -158,7 +158,7 @@ class ExportHttpCase(BaseCase):
         sheets = {}
         for sheet in workbook.worksheets:
             rows = list(sheet.values)
-            sheets[sheet.title] = [dict(zip(rows[0], row)) for row in rows[1:]]
+            sheets[sheet.title] = [dict(zip(rows[0], row, strict=True)) for row in rows[1:]]
         return sheets
 
 
@@ -242,7 +242,7 @@ class TestExportHttp(ExportHttpCase):
             ('[["id", "=", {"a": 1}]]', b"is not a condition"),
             ('["|", ["id", "=", 1]]', b"syntactically not correct"),
             # well-formed, but not what the database can compare
-            ("[[2, \"=\", 1]]", b"The domain is not valid"),
+            ('[[2, "=", 1]]', b"The domain is not valid"),
             ('[["order_id", "child_of", 1]]', b"The domain is not valid"),
             ('[["id", "=", 1e400]]', b"The domain is not valid"),
             ('[["product_uom_qty", ">", 1e400]]', b"The domain is not valid"),
@@ -287,7 +287,8 @@ class TestExportHttp(ExportHttpCase):
         allocations = sheets["Allocations by Vendor"]
         self.assertEqual({row["Sale Order"] for row in allocations}, {self.own_order})
         self.assertEqual(
-            sorted((row["RFQ / PO"], row["Allocated"]) for row in allocations), sorted([(self.order_a, 30), (self.rfq_b, 20)])
+            sorted((row["RFQ / PO"], row["Allocated"]) for row in allocations),
+            sorted([(self.order_a, 30), (self.rfq_b, 20)]),
         )
 
 
@@ -315,11 +316,15 @@ class TestExportThousandsHttp(ExportHttpCase):
             "price_unit": 5.0,
             "tax_id": [Command.clear()],
         }
-        orders = env["sale.order"].with_company(company).create(
-            [
-                {"partner_id": customer.id, "order_line": [Command.create(line) for _line in range(1000)]}
-                for _order in range(cls.NEEDS // 1000)
-            ]
+        orders = (
+            env["sale.order"]
+            .with_company(company)
+            .create(
+                [
+                    {"partner_id": customer.id, "order_line": [Command.create(line) for _line in range(1000)]}
+                    for _order in range(cls.NEEDS // 1000)
+                ]
+            )
         )
         cls._keep("sale_orders", orders)
         orders.action_confirm()
@@ -342,7 +347,10 @@ class TestExportThousandsHttp(ExportHttpCase):
 
     def test_whole_list_without_a_selection(self):
         action = self._call(
-            self.buyer, "sale.order.line", "action_export_procurement_xlsx", [[]],
+            self.buyer,
+            "sale.order.line",
+            "action_export_procurement_xlsx",
+            [[]],
             context={"active_domain": [["procurement_status", "!=", False], ["order_id", "in", self.order_ids]]},
         )
         status, body = self._get(self.buyer, action["url"])

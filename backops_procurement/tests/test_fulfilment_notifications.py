@@ -152,7 +152,9 @@ class TestFulfilled(FulfilmentCommon):
         self.assertIn(order, self.env["sale.order"].search([("backops_fulfilment_summary", "=", "delivered")]))
         order.with_user(self.salesman).action_backops_set_fulfilled()
         self.assertTrue(order.backops_fulfilled)
-        self.assertEqual(self.env["sale.order"].search([("backops_fulfilled", "=", True), ("id", "=", order.id)]), order)
+        self.assertEqual(
+            self.env["sale.order"].search([("backops_fulfilled", "=", True), ("id", "=", order.id)]), order
+        )
         order.with_user(self.salesman).action_backops_unset_fulfilled()
         self.assertFalse(order.backops_fulfilled)
 

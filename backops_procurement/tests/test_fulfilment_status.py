@@ -112,9 +112,7 @@ class TestFulfilmentStatus(FulfilmentCommon):
         soon.commitment_date = now + timedelta(days=5)
         same_day = self._create_sale_order([(self.cart, 10)])
         same_day.commitment_date = now + timedelta(days=20)
-        po = self._purchase(
-            self.vendor_a, [(late.order_line, 10), (soon.order_line, 10), (same_day.order_line, 10)]
-        )
+        po = self._purchase(self.vendor_a, [(late.order_line, 10), (soon.order_line, 10), (same_day.order_line, 10)])
         self._receive(po, {self.cart: 15})
         self.assertEqual(soon.order_line.backops_qty_received, 10)
         # same promised date: by sale order reference
@@ -128,7 +126,9 @@ class TestFulfilmentStatus(FulfilmentCommon):
         mto.active = True
         buy = self.env.ref("purchase_stock.route_warehouse0_buy")
         product = self._create_product(
-            "Stage Light", sellers=[(self.vendor_a, 80.0)], is_storable=True,
+            "Stage Light",
+            sellers=[(self.vendor_a, 80.0)],
+            is_storable=True,
             route_ids=[Command.set([mto.id, buy.id])],
         )
         now = fields.Datetime.now()
@@ -158,7 +158,9 @@ class TestFulfilmentStatus(FulfilmentCommon):
     def test_drop_shipped_need_is_delivered_when_the_drop_ship_is_done(self):
         dropship = self.env.ref("stock_dropshipping.route_drop_shipping")
         product = self._create_product(
-            "Stage Deck XL", sellers=[(self.vendor_a, 400.0)], is_storable=True,
+            "Stage Deck XL",
+            sellers=[(self.vendor_a, 400.0)],
+            is_storable=True,
             route_ids=[Command.set([dropship.id])],
         )
         order = self._create_sale_order([(product, 4)])
@@ -215,7 +217,9 @@ class TestFulfilmentStatus(FulfilmentCommon):
         order = self._create_sale_order([(self.cart, 10)], user=self.salesman)
         self._purchase(self.vendor_a, [(order.order_line, 10)])
         line = order.order_line.with_user(self.salesman)
-        self.assertEqual(line.read(["backops_fulfilment_status", "backops_qty_ordered"])[0]["backops_fulfilment_status"], "ordered")
+        self.assertEqual(
+            line.read(["backops_fulfilment_status", "backops_qty_ordered"])[0]["backops_fulfilment_status"], "ordered"
+        )
         self.assertEqual(order.with_user(self.salesman).backops_fulfilment_summary, "ordered")
         with self.assertRaises(AccessError):
             order.order_line.with_user(self.other_salesman).read(["backops_fulfilment_status"])

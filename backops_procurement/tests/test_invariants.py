@@ -109,11 +109,15 @@ class ProcurementMachine(RuleBasedStateMachine):
     @rule(need=st.sampled_from(NEEDS), rfq=st.sampled_from(RFQS), quantity=QUANTITIES)
     def allocate_directly(self, need, rfq, quantity):
         sale_line = self.case.needs[need]
-        line = self._rfq(rfq).order_line.filtered(lambda l, product=sale_line.product_id: l.product_id == product)[:1]
+        line = self._rfq(rfq).order_line.filtered(
+            lambda line, product=sale_line.product_id: line.product_id == product
+        )[:1]
         if line:
             Allocation = self.env["backops.procurement.allocation"].with_user(self.case.buyer)
             self._request(
-                lambda: Allocation.create({"sale_line_id": sale_line.id, "purchase_line_id": line.id, "quantity": quantity})
+                lambda: Allocation.create(
+                    {"sale_line_id": sale_line.id, "purchase_line_id": line.id, "quantity": quantity}
+                )
             )
 
     @rule(rfq=st.sampled_from(RFQS), quantity=QUANTITIES)
@@ -218,16 +222,24 @@ class ProcurementMachine(RuleBasedStateMachine):
     @invariant()
     def no_negative_stock(self):
         quants = self.env["stock.quant"].search(
-            [("product_id", "in", (self.case.cart | self.case.deck).ids), ("location_id", "child_of", self.case.stock.id)]
+            [
+                ("product_id", "in", (self.case.cart | self.case.deck).ids),
+                ("location_id", "child_of", self.case.stock.id),
+            ]
         )
-        self.case.assertFalse(quants.filtered(lambda quant: quant.quantity < 0), "a fill shipped stock that was not there")
+        self.case.assertFalse(
+            quants.filtered(lambda quant: quant.quantity < 0), "a fill shipped stock that was not there"
+        )
 
     @invariant()
     def no_confirmed_order_above_its_approvals(self):
         confirmed = self.case.rfqs.filtered(lambda order: order.state in ("purchase", "done"))
         measures = confirmed._backops_measure() if confirmed else {}
         for order in confirmed:
-            self.case.assertFalse(measures[order.id].missing, f"{order.name} confirmed without {measures[order.id].missing.mapped('name')}")
+            self.case.assertFalse(
+                measures[order.id].missing,
+                f"{order.name} confirmed without {measures[order.id].missing.mapped('name')}",
+            )
 
 
 @tagged("post_install", "-at_install")

@@ -19,9 +19,7 @@ class EditorCommon(ProcurementCommon):
 
     def _editor(self, rfq, user=None):
         env = self.env(user=user) if user else self.env
-        return Form(
-            env["backops.line.item.editor"].with_context(active_model="purchase.order", active_id=rfq.id)
-        )
+        return Form(env["backops.line.item.editor"].with_context(active_model="purchase.order", active_id=rfq.id))
 
     @staticmethod
     def _rows(form):

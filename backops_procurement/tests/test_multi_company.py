@@ -32,8 +32,12 @@ class TestEveryModelKeepsToItsCompany(ApprovalCommon):
         order.button_confirm()  # 1,200: waits for tier 1
         fill = self.env["backops.backorder.fill"].create({"name": "Nightly"})
         # sudo: only the fill writes its lines
-        fill_line = self.env["backops.backorder.fill.line"].sudo().create(
-            {"fill_id": fill.id, "sale_order_id": self.sale_order.id, "product_id": self.priced.id, "needed_qty": 1}
+        fill_line = (
+            self.env["backops.backorder.fill.line"]
+            .sudo()
+            .create(
+                {"fill_id": fill.id, "sale_order_id": self.sale_order.id, "product_id": self.priced.id, "needed_qty": 1}
+            )
         )
         export = self.env["backops.procurement.export"].create({"domain": "[]"})
         return {

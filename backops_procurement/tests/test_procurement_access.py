@@ -22,12 +22,16 @@ class TestProcurementAccess(ProcurementCommon):
     def test_buyer_allocates_and_sees_every_need(self):
         self._allocate(self.order.order_line, self.rfq.order_line, 50, user=self.buyer)
         self._allocate(self.other_order.order_line, self.rfq.order_line, 10, user=self.buyer)
-        needs = self.env["sale.order.line"].with_user(self.buyer).search(
-            [("procurement_status", "!=", False), ("order_id", "in", (self.order | self.other_order).ids)]
+        needs = (
+            self.env["sale.order.line"]
+            .with_user(self.buyer)
+            .search([("procurement_status", "!=", False), ("order_id", "in", (self.order | self.other_order).ids)])
         )
         self.assertEqual(needs.mapped("procurement_status"), ["on_order", "on_order"])
-        allocations = self.env["backops.procurement.allocation"].with_user(self.buyer).search(
-            [("purchase_line_id", "=", self.rfq.order_line.id)]
+        allocations = (
+            self.env["backops.procurement.allocation"]
+            .with_user(self.buyer)
+            .search([("purchase_line_id", "=", self.rfq.order_line.id)])
         )
         self.assertEqual(len(allocations), 2)
         other = allocations.filtered(lambda a: a.sale_order_id == self.other_order).with_user(self.buyer)

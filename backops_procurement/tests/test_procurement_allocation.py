@@ -1,4 +1,3 @@
-
 from odoo.exceptions import UserError, ValidationError
 from odoo.tests import Form, tagged
 
@@ -101,26 +100,30 @@ class TestProcurementAllocationRefusals(ProcurementCommon):
     def test_same_need_and_line_twice(self):
         first = self._allocate(self.cart_line, self.cart_purchase_line, 10)
         self.assertRefused(
-            ValidationError, "already allocated to this RFQ line",
+            ValidationError,
+            "already allocated to this RFQ line",
             lambda: self._allocate(self.cart_line, self.cart_purchase_line, 5),
         )
         # nor twice in one call
         other_need = self._line(self._create_sale_order([(self.golf_cart, 4)]), self.golf_cart)
         pair = {"sale_line_id": other_need.id, "purchase_line_id": self.cart_purchase_line.id, "quantity": 1}
         self.assertRefused(
-            ValidationError, "already allocated to this RFQ line",
+            ValidationError,
+            "already allocated to this RFQ line",
             lambda: self.env["backops.procurement.allocation"].create([pair, pair]),
         )
         # nor by moving another allocation onto the pair
         moved = self._allocate(other_need, self.cart_purchase_line, 2)
         self.assertRefused(
-            ValidationError, "already allocated to this RFQ line",
+            ValidationError,
+            "already allocated to this RFQ line",
             lambda: moved.write({"sale_line_id": self.cart_line.id}),
         )
         self.assertEqual((first.quantity, moved.sale_line_id), (10, other_need))
 
     def test_rfq_line_quantity_below_allocated(self):
         self._allocate(self.cart_line, self.cart_purchase_line, 30)
+
         def lower_quantity():
             with Form(self.rfq) as form:
                 with form.order_line.edit(0) as line:

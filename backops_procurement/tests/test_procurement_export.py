@@ -30,7 +30,7 @@ class TestProcurementExport(ProcurementCommon):
 
         needs = list(workbook["Needs"].values)
         header = needs[0]
-        rows = {row[header.index("Product")]: dict(zip(header, row)) for row in needs[1:]}
+        rows = {row[header.index("Product")]: dict(zip(header, row, strict=True)) for row in needs[1:]}
         self.assertEqual(set(rows), {"Golf Cart", "Stage Deck"})
         self.assertEqual(rows["Golf Cart"]["Status"], "On Order")
         self.assertEqual(rows["Golf Cart"]["Ordered"], 30)  # confirmed with vendor A
@@ -41,7 +41,7 @@ class TestProcurementExport(ProcurementCommon):
 
         allocations = list(workbook["Allocations by Vendor"].values)
         header = allocations[0]
-        by_vendor = {row[header.index("Vendor")]: dict(zip(header, row)) for row in allocations[1:]}
+        by_vendor = {row[header.index("Vendor")]: dict(zip(header, row, strict=True)) for row in allocations[1:]}
         self.assertEqual(by_vendor["FairwayFleet Carts"]["RFQ / PO"], rfq_a.name)
         self.assertEqual(by_vendor["FairwayFleet Carts"]["Allocated"], 30)
         self.assertEqual(by_vendor["GreenLane Cart Hire"]["Allocated"], 20)
@@ -60,9 +60,11 @@ class TestProcurementExport(ProcurementCommon):
         self.assertEqual(export.create_uid, self.buyer)
         self.assertEqual(export._get_domain(), [["id", "in", order.order_line.ids]])
         # nothing selected: the whole list
-        action = self.env["sale.order.line"].with_context(
-            active_domain=[("procurement_status", "=", "needs_order")]
-        ).action_export_procurement_xlsx()
+        action = (
+            self.env["sale.order.line"]
+            .with_context(active_domain=[("procurement_status", "=", "needs_order")])
+            .action_export_procurement_xlsx()
+        )
         self.assertEqual(self._export_of(action)._get_domain(), [["procurement_status", "=", "needs_order"]])
         # a list domain the export cannot use is refused before anything is created
         with self.assertRaisesRegex(UserError, "Invalid field"):

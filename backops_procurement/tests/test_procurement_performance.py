@@ -13,9 +13,7 @@ class TestProcurementStatusQueries(ProcurementCommon):
     def setUpClass(cls):
         super().setUpClass()
         # a service keeps stock moves out of the way: only procurement is measured
-        cls.service = cls._create_product(
-            "Crowd Barrier Hire", sellers=[(cls.vendor_a, 5.0)], type="service"
-        )
+        cls.service = cls._create_product("Crowd Barrier Hire", sellers=[(cls.vendor_a, 5.0)], type="service")
 
     def _needs_on_one_rfq(self, count, product=None):
         product = product or self.service

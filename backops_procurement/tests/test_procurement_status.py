@@ -50,7 +50,9 @@ class TestProcurementStatus(ProcurementCommon):
         self.assertEqual(self.cart_line.procurement_allocated_qty, 0)
 
     def test_status_compares_at_the_unit_rounding(self):
-        kg_product = self._create_product("Cable", sellers=[(self.vendor_a, 1.0)], uom_id=self.uom_kg.id, uom_po=self.uom_kg)
+        kg_product = self._create_product(
+            "Cable", sellers=[(self.vendor_a, 1.0)], uom_id=self.uom_kg.id, uom_po=self.uom_kg
+        )
         need = self._create_sale_order([(kg_product, 0.3)]).order_line
         rfq_a = self._create_rfq(self.vendor_a, [(kg_product, 0.1)])
         rfq_b = self._create_rfq(self.vendor_a, [(kg_product, 0.2)])
@@ -119,7 +121,7 @@ class TestProcurementStatus(ProcurementCommon):
 
     def test_delete_purchase_line_deletes_allocations(self):
         rfq = self._create_rfq(self.vendor_a, [(self.golf_cart, 30), (self.stage_deck, 24)])
-        cart_purchase_line = rfq.order_line.filtered(lambda l: l.product_id == self.golf_cart)
+        cart_purchase_line = rfq.order_line.filtered(lambda line: line.product_id == self.golf_cart)
         self._allocate(self.cart_line, cart_purchase_line, 30)
         self._allocate(self.deck_line, rfq.order_line - cart_purchase_line, 24)
         with Form(rfq) as form:
@@ -195,6 +197,7 @@ class TestProcurementStatus(ProcurementCommon):
         self.assertEqual(self.cart_line.write_uid, self.buyer)
         self.assertGreater(self.cart_line.write_date.year, 2000)
         self.env.cr.execute(
-            "SELECT procurement_status, procurement_allocated_qty FROM sale_order_line WHERE id = %s", [self.cart_line.id]
+            "SELECT procurement_status, procurement_allocated_qty FROM sale_order_line WHERE id = %s",
+            [self.cart_line.id],
         )
         self.assertEqual(self.env.cr.fetchone(), ("short", 30))

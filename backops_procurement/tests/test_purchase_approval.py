@@ -37,7 +37,13 @@ class ApprovalCommon(ProcurementCommon):
         """An RFQ of ``quantity`` trusses at 100 (untaxed), made by the buyer."""
         user = user or self.buyer
         order = self._create_rfq(vendor or self.vendor_a, [], user=user, company=company)
-        values = {"order_line": [Command.create({"product_id": self.priced.id, "product_qty": quantity, "price_unit": 100, "taxes_id": False})]}
+        values = {
+            "order_line": [
+                Command.create(
+                    {"product_id": self.priced.id, "product_qty": quantity, "price_unit": 100, "taxes_id": False}
+                )
+            ]
+        }
         if currency:
             values["currency_id"] = currency.id
         if date_order:
@@ -130,9 +136,9 @@ class TestPurchaseApproval(ApprovalCommon):
         order = self._order(12)
         order.button_confirm()
         form = Form(
-            self.env["backops.approval.reject"].with_user(self.approver_1).with_context(
-                default_purchase_order_ids=order.ids
-            )
+            self.env["backops.approval.reject"]
+            .with_user(self.approver_1)
+            .with_context(default_purchase_order_ids=order.ids)
         )
         form.reason = "Too expensive: ask GreenLane for a quote"
         form.save().action_reject()

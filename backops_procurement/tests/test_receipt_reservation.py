@@ -4,11 +4,10 @@ from datetime import timedelta
 from psycopg2.errors import SerializationFailure
 
 from odoo import SUPERUSER_ID, Command, api, fields
+from odoo.modules.registry import Registry
 from odoo.tests import BaseCase, Form, tagged
 from odoo.tests.common import get_db_name
 from odoo.tools import mute_logger
-
-from odoo.modules.registry import Registry
 
 from .fulfilment_common import FulfilmentCommon
 
@@ -24,7 +23,9 @@ class TestReceiptReservation(FulfilmentCommon):
         cls.chair = cls._create_product("Gala Chair", sellers=[(cls.vendor_b, 3.0)], is_storable=True)
         now = fields.Datetime.now()
         # the gala ordered first: Odoo would give it whatever comes in first
-        cls.gala = cls._create_sale_order([(cls.chair, 50)], partner=cls.env["res.partner"].create({"name": "Quayside Gala"}))
+        cls.gala = cls._create_sale_order(
+            [(cls.chair, 50)], partner=cls.env["res.partner"].create({"name": "Quayside Gala"})
+        )
         cls.gala.commitment_date = now + timedelta(days=3)
         cls.festival = cls._create_sale_order([(cls.chair, 50)])
         cls.festival.commitment_date = now + timedelta(days=10)
@@ -136,19 +137,33 @@ class TestConcurrentReceipts(BaseCase):
                 {"name": f"Race Chair {tag}", "is_storable": True, "subject_to_procurement": True}
             )
             order = env["sale.order"].create(
-                {"partner_id": customer.id, "order_line": [Command.create({"product_id": chair.id, "product_uom_qty": 30})]}
+                {
+                    "partner_id": customer.id,
+                    "order_line": [Command.create({"product_id": chair.id, "product_uom_qty": 30})],
+                }
             )
             order.action_confirm()
             purchases = env["purchase.order"].create(
                 [
-                    {"partner_id": vendor.id, "order_line": [Command.create({"product_id": chair.id, "product_qty": 20})]}
+                    {
+                        "partner_id": vendor.id,
+                        "order_line": [Command.create({"product_id": chair.id, "product_qty": 20})],
+                    }
                     for _i in range(2)
                 ]
             )
             env["backops.procurement.allocation"].create(
                 [
-                    {"sale_line_id": order.order_line.id, "purchase_line_id": purchases[0].order_line.id, "quantity": 20},
-                    {"sale_line_id": order.order_line.id, "purchase_line_id": purchases[1].order_line.id, "quantity": 10},
+                    {
+                        "sale_line_id": order.order_line.id,
+                        "purchase_line_id": purchases[0].order_line.id,
+                        "quantity": 20,
+                    },
+                    {
+                        "sale_line_id": order.order_line.id,
+                        "purchase_line_id": purchases[1].order_line.id,
+                        "quantity": 10,
+                    },
                 ]
             )
             purchases.button_confirm()
@@ -171,14 +186,17 @@ class TestConcurrentReceipts(BaseCase):
         with self.registry.cursor() as cr:
             env = api.Environment(cr, SUPERUSER_ID, {})
             need = env["sale.order"].browse(self.ids["order"]).order_line
-            quants = env["stock.quant"].search([("product_id", "=", self.ids["chair"]), ("location_id.usage", "=", "internal")])
+            quants = env["stock.quant"].search(
+                [("product_id", "=", self.ids["chair"]), ("location_id.usage", "=", "internal")]
+            )
             return need.backops_qty_received, need.backops_qty_ready, sum(quants.mapped("reserved_quantity"))
 
     @mute_logger("odoo.sql_db")
     def test_two_receipts_at_once(self):
         with self.registry.cursor() as cr_a, self.registry.cursor() as cr_b:
-            # B's transaction started before A committed
-            api.Environment(cr_b, SUPERUSER_ID, {})["sale.order"].browse(self.ids["order"]).order_line.backops_qty_ready
+            # B's transaction started before A committed: the read takes B's snapshot
+            order_b = api.Environment(cr_b, SUPERUSER_ID, {})["sale.order"].browse(self.ids["order"])
+            order_b.order_line.mapped("backops_qty_ready")
             self._receive(cr_a, 0)
             cr_a.commit()
             with self.assertRaises(SerializationFailure):

@@ -275,12 +275,16 @@ class TestReceivingAccess(ReceivingCommon):
     def test_lines_the_user_cannot_read_are_refused(self):
         other = self.env["res.company"].create({"name": "Other Events Ltd"})
         self.env.user.company_ids += other
-        po = self.env["purchase.order"].with_company(other).create(
-            {
-                "partner_id": self.vendor_a.id,
-                "company_id": other.id,
-                "order_line": [Command.create({"product_id": self.golf_cart.id, "product_qty": 3})],
-            }
+        po = (
+            self.env["purchase.order"]
+            .with_company(other)
+            .create(
+                {
+                    "partner_id": self.vendor_a.id,
+                    "company_id": other.id,
+                    "order_line": [Command.create({"product_id": self.golf_cart.id, "product_qty": 3})],
+                }
+            )
         )
         po.button_confirm()
         with self.assertRaises(AccessError):
@@ -328,8 +332,10 @@ class TestReceivingQueries(ProcurementCommon):
 
     def _orders(self, count):
         products = self.env["product.product"].create(
-            [{"name": f"Crate {i}", "type": "consu", "uom_id": self.uom_unit.id, "uom_po_id": self.uom_unit.id}
-             for i in range(count)]
+            [
+                {"name": f"Crate {i}", "type": "consu", "uom_id": self.uom_unit.id, "uom_po_id": self.uom_unit.id}
+                for i in range(count)
+            ]
         )
         orders = self.env["purchase.order"].create(
             [
@@ -364,7 +370,9 @@ class TestReceivingQueries(ProcurementCommon):
 
     def _odoo(self, count):
         orders = self._orders(count)
-        # with the context Receive Full runs with (it drops the caller's)
+        # with the context Receive Full runs with (it drops the caller's; with_context
+        # given a dict replaces the context)
+        # pylint: disable-next=context-overridden
         queries = self._count(lambda: orders.picking_ids.with_context({}).button_validate())
         self.assertEqual(set(orders.mapped("backops_status")), {"fulfilled"})
         return queries

@@ -13,9 +13,13 @@ class TestRfqWorklist(ProcurementCommon):
         cls.no_vendor_product = cls._create_product("Portable Toilet Block")
         cls.order = cls._create_sale_order(
             [
-                "Staging", (cls.stage_deck, 24),
-                "Hospitality", (cls.chair, 24), (cls.no_vendor_product, 6),
-                "Transport", (cls.golf_cart, 50),
+                "Staging",
+                (cls.stage_deck, 24),
+                "Hospitality",
+                (cls.chair, 24),
+                (cls.no_vendor_product, 6),
+                "Transport",
+                (cls.golf_cart, 50),
             ]
         )
         cls.cart = cls._line(cls.order, cls.golf_cart)
@@ -51,9 +55,11 @@ class TestRfqWorklist(ProcurementCommon):
         self.assertEqual(set(by_vendor), {self.vendor_a.id, self.vendor_b.id, False})
         self.assertEqual(set(by_vendor[self.vendor_a.id]["need_ids"]), {self.cart.id, self.deck.id})
         # over RPC, nothing is written before a vendor is chosen for the toilets
-        wizard = self.env["backops.rfq.create"].with_context(
-            active_model="sale.order.line", active_ids=self._to_order().ids
-        ).create({})
+        wizard = (
+            self.env["backops.rfq.create"]
+            .with_context(active_model="sale.order.line", active_ids=self._to_order().ids)
+            .create({})
+        )
         with self.assertRaisesRegex(UserError, "Choose a vendor"):
             wizard.action_create_rfqs()
         self.assertFalse(self.env["purchase.order"].search([("partner_id", "in", (self.vendor_a | self.vendor_b).ids)]))
@@ -136,7 +142,9 @@ class TestPurchasingTeamNotification(ProcurementCommon):
 
     def test_one_notification_per_confirmation(self):
         self.env.company.backops_purchasing_team_user_ids = self.buyer
-        order = self._create_sale_order(["Staging", (self.stage_deck, 24), "Transport", (self.golf_cart, 50), (self.pa_system, 1)])
+        order = self._create_sale_order(
+            ["Staging", (self.stage_deck, 24), "Transport", (self.golf_cart, 50), (self.pa_system, 1)]
+        )
         message = self._team_messages()
         self.assertEqual(len(message), 1)
         self.assertIn("2 new needs", message.subject)

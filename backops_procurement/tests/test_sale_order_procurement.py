@@ -55,9 +55,7 @@ class TestSaleOrderProcurement(ProcurementCommon):
         self.assertEqual(
             SaleOrder.search(domain + [("procurement_summary", "in", ("needs_order", "short"))]), self.order
         )
-        self.assertEqual(
-            SaleOrder.search(domain + [("procurement_summary", "!=", "needs_order")]), quotation | covered
-        )
+        self.assertEqual(SaleOrder.search(domain + [("procurement_summary", "!=", "needs_order")]), quotation | covered)
 
     def test_smart_button_lists_covering_purchase_orders(self):
         rfq_a = self._create_rfq(self.vendor_a, [(self.golf_cart, 30)])

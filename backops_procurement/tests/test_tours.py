@@ -35,7 +35,7 @@ class TestOrderingTours(TourCase):
         by_vendor = {rfq.partner_id: rfq for rfq in rfqs}
         self.assertEqual(set(by_vendor), {self.vendor_a, self.vendor_b})
         self.assertEqual(
-            sorted(by_vendor[self.vendor_a].order_line.mapped(lambda l: (l.product_id.name, l.product_qty))),
+            sorted(by_vendor[self.vendor_a].order_line.mapped(lambda line: (line.product_id.name, line.product_qty))),
             [("Golf Cart", 50.0), ("Stage Deck", 24.0)],
         )
         chairs = by_vendor[self.vendor_b].order_line
@@ -50,12 +50,14 @@ class TestOrderingTours(TourCase):
         self.start_tour("/odoo/action-purchase.purchase_rfq", "backops_line_item_editor_split", login="admin")
         self.assertEqual(carts.procurement_status, "on_order")
         self.assertEqual(
-            sorted(carts.procurement_allocation_ids.mapped(lambda a: (a.purchase_order_id.partner_id.name, a.quantity))),
+            sorted(
+                carts.procurement_allocation_ids.mapped(lambda a: (a.purchase_order_id.partner_id.name, a.quantity))
+            ),
             [("FairwayFleet Carts", 30.0), ("GreenLane Cart Hire", 20.0)],
         )
         # one line per RFQ, at each vendor's price
-        self.assertEqual(rfq_a.order_line.mapped(lambda l: (l.product_qty, l.price_unit)), [(30.0, 150.0)])
-        self.assertEqual(rfq_b.order_line.mapped(lambda l: (l.product_qty, l.price_unit)), [(20.0, 158.0)])
+        self.assertEqual(rfq_a.order_line.mapped(lambda line: (line.product_qty, line.price_unit)), [(30.0, 150.0)])
+        self.assertEqual(rfq_b.order_line.mapped(lambda line: (line.product_qty, line.price_unit)), [(20.0, 158.0)])
 
 
 @tagged("post_install", "-at_install", "backops_tour")
@@ -99,10 +101,15 @@ class TestFulfilmentTours(TourCase):
         backorder = self._validate(delivery, {self.cart: 1})
         self.env["stock.quant"]._update_available_quantity(self.cart, self.stock, 5)
 
-        self.start_tour("/odoo/action-backops_procurement.action_backorder_fill", "backops_fill_backorders", login="admin")
+        self.start_tour(
+            "/odoo/action-backops_procurement.action_backorder_fill", "backops_fill_backorders", login="admin"
+        )
         fill = self.env["backops.backorder.fill"].search([("company_id", "=", self.env.company.id)], limit=1)
         self.assertEqual(fill.state, "done")
-        self.assertEqual(fill.line_ids.mapped(lambda l: (l.sale_order_id, l.outcome, l.fill_qty)), [(order, "complete", 5.0)])
+        self.assertEqual(
+            fill.line_ids.mapped(lambda line: (line.sale_order_id, line.outcome, line.fill_qty)),
+            [(order, "complete", 5.0)],
+        )
         self.assertEqual(backorder.state, "done")
         self.assertEqual(order.order_line.qty_delivered, 6)
 

@@ -1,6 +1,6 @@
 from collections import defaultdict
 
-from odoo import Command, _, api, fields, models
+from odoo import Command, api, fields, models
 from odoo.exceptions import UserError
 from odoo.tools import float_compare
 
@@ -31,7 +31,7 @@ class BackorderFillOrder(models.TransientModel):
         order.check_access("read")
         moves = self._backorder_moves(order)
         if not moves:
-            raise UserError(_("%(order)s has no backorder to fill.", order=order.name))
+            raise UserError(self.env._("%(order)s has no backorder to fill.", order=order.name))
         res["line_ids"] = [
             Command.create(
                 {"product_id": product.id, "needed_qty": needed, "available_qty": available, "fill_qty": available}
@@ -72,16 +72,22 @@ class BackorderFillOrder(models.TransientModel):
             rounding = product.uom_id.rounding
             if float_compare(fill_qty, needed, precision_rounding=rounding) > 0:
                 raise UserError(
-                    _(
+                    self.env._(
                         "%(product)s: %(fill)s to ship, but only %(needed)s %(uom)s are backordered.",
-                        product=product.display_name, fill=fill_qty, needed=needed, uom=product.uom_id.name,
+                        product=product.display_name,
+                        fill=fill_qty,
+                        needed=needed,
+                        uom=product.uom_id.name,
                     )
                 )
             if float_compare(fill_qty, available, precision_rounding=rounding) > 0:
                 raise UserError(
-                    _(
+                    self.env._(
                         "%(product)s: %(fill)s to ship, but only %(available)s %(uom)s are available now.",
-                        product=product.display_name, fill=fill_qty, available=available, uom=product.uom_id.name,
+                        product=product.display_name,
+                        fill=fill_qty,
+                        available=available,
+                        uom=product.uom_id.name,
                     )
                 )
             remaining = fill_qty
@@ -92,7 +98,7 @@ class BackorderFillOrder(models.TransientModel):
             float_compare(quantity, 0.0, precision_rounding=move.product_id.uom_id.rounding) <= 0
             for move, quantity in wanted.items()
         ):
-            raise UserError(_("Nothing to ship: set the quantities to fill."))
+            raise UserError(self.env._("Nothing to ship: set the quantities to fill."))
         plan = Service._plan(moves, "partial", "oldest", wanted=wanted)
         _results, pickings = Service._ship(plan, self.ship_date)
         if self.send_email and pickings:

@@ -1,7 +1,7 @@
 from collections import defaultdict
 from datetime import timedelta
 
-from odoo import Command, _, api, fields, models
+from odoo import Command, api, fields, models
 from odoo.exceptions import UserError
 from odoo.tools import float_compare, float_round
 
@@ -21,7 +21,9 @@ class BackorderReplenish(models.TransientModel):
 
     company_id = fields.Many2one("res.company", required=True, default=lambda self: self.env.company)
     days = fields.Integer(
-        string="Backorders of the Last (days)", default=30, required=True,
+        string="Backorders of the Last (days)",
+        default=30,
+        required=True,
         help="Backorders created within this many days count.",
     )
     line_ids = fields.One2many("backops.backorder.replenish.line", "wizard_id", string="Products")
@@ -42,7 +44,9 @@ class BackorderReplenish(models.TransientModel):
         self.ensure_one()
         if not 0 <= self.days <= MAX_DAYS:
             raise UserError(
-                _("The number of days must be between 0 and %(max)s, not %(days)s.", max=MAX_DAYS, days=self.days)
+                self.env._(
+                    "The number of days must be between 0 and %(max)s, not %(days)s.", max=MAX_DAYS, days=self.days
+                )
             )
         since = fields.Datetime.now() - timedelta(days=self.days)
         return self.env["stock.move"].search(
@@ -67,20 +71,24 @@ class BackorderReplenish(models.TransientModel):
         stock_locations = warehouses.lot_stock_id
         located = products.with_context(location=stock_locations.ids)
         located.invalidate_recordset(["free_qty"])  # not recomputed when quants change
-        free = defaultdict(float, zip(products, located.mapped("free_qty")))
+        free = defaultdict(float, zip(products, located.mapped("free_qty"), strict=True))
         for move in moves:
             # stock reserved for the backorders themselves still serves them
             free[move.product_id] += move._backops_reserved_product_qty()
         incoming = defaultdict(float)
-        for product, quantity in self.env["stock.move"].sudo()._read_group(
-            [
-                ("product_id", "in", products.ids),
-                ("state", "in", OPEN_STATES + ("draft",)),
-                ("picking_code", "=", "incoming"),
-                ("location_dest_id", "child_of", warehouses.view_location_id.ids),
-            ],
-            ["product_id"],
-            ["product_qty:sum"],
+        for product, quantity in (
+            self.env["stock.move"]
+            .sudo()
+            ._read_group(
+                [
+                    ("product_id", "in", products.ids),
+                    ("state", "in", OPEN_STATES + ("draft",)),
+                    ("picking_code", "=", "incoming"),
+                    ("location_dest_id", "child_of", warehouses.view_location_id.ids),
+                ],
+                ["product_id"],
+                ["product_qty:sum"],
+            )
         ):
             incoming[product] += quantity
         values = []
@@ -111,11 +119,15 @@ class BackorderReplenish(models.TransientModel):
             lambda line: float_compare(line.order_qty, 0.0, precision_rounding=line.product_id.uom_id.rounding) > 0
         )
         if not lines:
-            raise UserError(_("Nothing to order: the stock on hand and the receipts on their way cover the backorders."))
+            raise UserError(
+                self.env._("Nothing to order: the stock on hand and the receipts on their way cover the backorders.")
+            )
         missing = lines.filtered(lambda line: not line.partner_id)
         if missing:
             raise UserError(
-                _("Choose a vendor for %(products)s.", products=", ".join(missing.product_id.mapped("display_name")))
+                self.env._(
+                    "Choose a vendor for %(products)s.", products=", ".join(missing.product_id.mapped("display_name"))
+                )
             )
         moves = self._backorder_moves()
         PurchaseOrder = self.env["purchase.order"].with_company(self.company_id)
@@ -125,7 +137,7 @@ class BackorderReplenish(models.TransientModel):
                 for vendor in lines.partner_id
             ]
         )
-        order_by_vendor = dict(zip(lines.partner_id, orders))
+        order_by_vendor = dict(zip(lines.partner_id, orders, strict=True))
         plan = defaultdict(dict)
         plain_lines = []
         for line in lines:
@@ -133,7 +145,7 @@ class BackorderReplenish(models.TransientModel):
             to_order = line.order_qty  # product unit
             # needs first: the backordered sale lines still to be ordered, oldest first
             product_moves = moves.filtered(lambda m, line=line: m.product_id == line.product_id)
-            for sale_line in product_moves.sale_line_id.sorted(lambda l: (l.order_id.date_order, l.id)):
+            for sale_line in product_moves.sale_line_id.sorted(lambda line: (line.order_id.date_order, line.id)):
                 if to_order <= 0 or not sale_line._is_procurement_need():
                     continue
                 remaining = sale_line.product_uom._compute_quantity(
@@ -160,8 +172,8 @@ class BackorderReplenish(models.TransientModel):
         self.env["purchase.order.line"].create(plain_lines)
         PurchaseOrder._allocate_procurement_needs(plan)
         for order in orders:
-            order.origin = ", ".join(filter(None, [order.origin, _("Backorders")]))
-        return orders._get_records_action(name=_("RFQs for Backorders"))
+            order.origin = ", ".join(filter(None, [order.origin, self.env._("Backorders")]))
+        return orders._get_records_action(name=self.env._("RFQs for Backorders"))
 
 
 class BackorderReplenishLine(models.TransientModel):

@@ -1,6 +1,6 @@
 from collections import defaultdict
 
-from odoo import Command, _, api, fields, models
+from odoo import Command, api, fields, models
 from odoo.exceptions import UserError
 from odoo.tools import float_is_zero
 
@@ -36,20 +36,22 @@ class Deliver(models.TransientModel):
             return res
         lines = self.env["sale.order.line"].browse(context.get("active_ids", [])).exists()
         if not lines:
-            raise UserError(_("Select the sale lines to deliver or ship."))
+            raise UserError(self.env._("Select the sale lines to deliver or ship."))
         lines._backops_check_can_ship()
         ready = lines._backops_ready_quantities()
-        nothing = lines.filtered(lambda line: float_is_zero(ready[line], precision_rounding=line.product_uom.rounding or 0.01))
+        nothing = lines.filtered(
+            lambda line: float_is_zero(ready[line], precision_rounding=line.product_uom.rounding or 0.01)
+        )
         if nothing:
             raise UserError(
-                _(
+                self.env._(
                     "Nothing is ready to deliver or ship on %(lines)s.",
                     lines=", ".join(line._procurement_label() if line.product_id else line.name for line in nothing),
                 )
             )
         res["line_ids"] = [
             Command.create({"sale_line_id": line.id, "ready_qty": ready[line], "quantity": ready[line]})
-            for line in lines.sorted(lambda l: (l.order_id.name, l.sequence, l.id))
+            for line in lines.sorted(lambda line: (line.order_id.name, line.sequence, line.id))
         ]
         return res
 
@@ -73,7 +75,7 @@ class DeliverLine(models.TransientModel):
     _description = "Deliver/Ship Sale Lines: Line"
 
     wizard_id = fields.Many2one("backops.deliver", required=True, ondelete="cascade")
-    sale_line_id = fields.Many2one("sale.order.line", string="Sale Line", required=True, readonly=True)
+    sale_line_id = fields.Many2one("sale.order.line", required=True, readonly=True)
     order_id = fields.Many2one(related="sale_line_id.order_id", string="Order")
     product_id = fields.Many2one(related="sale_line_id.product_id", string="Product")
     product_uom = fields.Many2one(related="sale_line_id.product_uom", string="Unit")

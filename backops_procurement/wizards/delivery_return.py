@@ -1,6 +1,6 @@
 from collections import defaultdict
 
-from odoo import Command, _, api, fields, models
+from odoo import Command, api, fields, models
 from odoo.exceptions import UserError
 from odoo.tools import float_is_zero
 
@@ -30,7 +30,7 @@ class DeliveryReturn(models.TransientModel):
             return res
         lines = self.env["sale.order.line"].browse(context.get("active_ids", [])).exists()
         if not lines:
-            raise UserError(_("Select the sale lines whose delivery to cancel."))
+            raise UserError(self.env._("Select the sale lines whose delivery to cancel."))
         lines._backops_check_can_ship()
         returnable = {
             move: quantity
@@ -40,14 +40,19 @@ class DeliveryReturn(models.TransientModel):
         nothing = lines - self.env["stock.move"].concat(*returnable).sale_line_id
         if nothing:
             raise UserError(
-                _(
+                self.env._(
                     "Nothing delivered to return on %(lines)s.",
                     lines=", ".join(line._procurement_label() if line.product_id else line.name for line in nothing),
                 )
             )
         res["line_ids"] = [
             Command.create(
-                {"sale_line_id": move.sale_line_id.id, "move_id": move.id, "delivered_qty": quantity, "quantity": quantity}
+                {
+                    "sale_line_id": move.sale_line_id.id,
+                    "move_id": move.id,
+                    "delivered_qty": quantity,
+                    "quantity": quantity,
+                }
             )
             for move, quantity in returnable.items()
         ]
@@ -73,14 +78,16 @@ class DeliveryReturnLine(models.TransientModel):
     _description = "Cancel Delivery of Sale Lines: Delivery"
 
     wizard_id = fields.Many2one("backops.delivery.return", required=True, ondelete="cascade")
-    sale_line_id = fields.Many2one("sale.order.line", string="Sale Line", required=True, readonly=True)
+    sale_line_id = fields.Many2one("sale.order.line", required=True, readonly=True)
     move_id = fields.Many2one("stock.move", string="Delivered Move", required=True, readonly=True)
     picking_id = fields.Many2one(related="move_id.picking_id", string="Delivery")
     order_id = fields.Many2one(related="sale_line_id.order_id", string="Order")
     product_id = fields.Many2one(related="move_id.product_id", string="Product")
     product_uom = fields.Many2one(related="move_id.product_id.uom_id", string="Unit")
     delivered_qty = fields.Float(
-        string="Delivered", digits="Product Unit of Measure", readonly=True,
+        string="Delivered",
+        digits="Product Unit of Measure",
+        readonly=True,
         help="Delivered by this delivery and not returned yet.",
     )
     quantity = fields.Float(string="To Return", digits="Product Unit of Measure")

@@ -1,4 +1,4 @@
-from odoo import Command, _, api, fields, models
+from odoo import Command, api, fields, models
 from odoo.tools import float_compare, float_is_zero
 
 from ..models.stock_move import OPEN_STATES
@@ -35,7 +35,7 @@ class ForceBackorder(models.TransientModel):
         self.ensure_one()
         holds = {line.move_id: line.hold_qty for line in self.line_ids if line.hold}
         backorder = self.picking_id._backops_force_backorder(holds)
-        return backorder._get_records_action(name=_("Backorder"))
+        return backorder._get_records_action(name=self.env._("Backorder"))
 
 
 class ForceBackorderLine(models.TransientModel):

@@ -1,6 +1,6 @@
 from collections import defaultdict
 
-from odoo import Command, _, api, fields, models
+from odoo import Command, api, fields, models
 from odoo.tools import float_compare, float_is_zero
 
 from ..models.sale_order_line import PROCUREMENT_STATUSES, procurement_status
@@ -60,9 +60,7 @@ class LineItemEditor(models.TransientModel):
             for line in self.line_ids
             if line.sale_line_id and line._is_edited()
         }
-        values = self._prepare_line_values(
-            self.purchase_order_id, self.show_all_needs, self.show_all_products, edits
-        )
+        values = self._prepare_line_values(self.purchase_order_id, self.show_all_needs, self.show_all_products, edits)
         self.line_ids = [Command.clear()] + [Command.create(vals) for vals in values]
 
     @api.depends("line_ids.status_after", "block_over_ordering")
@@ -70,7 +68,7 @@ class LineItemEditor(models.TransientModel):
         for editor in self:
             excess = editor.line_ids.filtered(lambda line: line.status_after == "excess")
             editor.excess_warning = (
-                _(
+                self.env._(
                     "Block Over-Ordering is on: saving is refused while these needs would be in Excess: %(needs)s",
                     needs=", ".join(line.sale_line_id._procurement_label() for line in excess),
                 )
@@ -107,8 +105,7 @@ class LineItemEditor(models.TransientModel):
                 continue
             elsewhere[need_id] += allocation.quantity
             elsewhere_detail[need_id].append(
-                f"{allocation.purchase_order_id.name} {allocation.partner_id.name}: "
-                f"{allocation.quantity:g}"
+                f"{allocation.purchase_order_id.name} {allocation.partner_id.name}: {allocation.quantity:g}"
             )
 
         values = []
@@ -165,17 +162,19 @@ class LineItemEditorLine(models.TransientModel):
     need_qty = fields.Float(related="sale_line_id.product_uom_qty", string="Needed")
     product_uom = fields.Many2one(related="sale_line_id.product_uom", string="Unit")
     elsewhere_qty = fields.Float(
-        string="Elsewhere", digits="Product Unit of Measure", readonly=True,
+        string="Elsewhere",
+        digits="Product Unit of Measure",
+        readonly=True,
         help="Allocated on other RFQs and purchase orders that are not cancelled.",
     )
     elsewhere_detail = fields.Char(string="On", readonly=True)
-    current_qty = fields.Float(
-        string="On this RFQ (saved)", digits="Product Unit of Measure", readonly=True
-    )
+    current_qty = fields.Float(string="On this RFQ (saved)", digits="Product Unit of Measure", readonly=True)
     selected = fields.Boolean(string="Add")
     quantity = fields.Float(string="On this RFQ", digits="Product Unit of Measure")
     remaining_qty = fields.Float(
-        string="Remaining", digits="Product Unit of Measure", compute="_compute_statuses",
+        string="Remaining",
+        digits="Product Unit of Measure",
+        compute="_compute_statuses",
         help="Still to order once saved; negative when over-ordered.",
     )
     status_now = fields.Selection(PROCUREMENT_STATUSES, string="Status", compute="_compute_statuses")

@@ -1,4 +1,4 @@
-from odoo import Command, _, api, fields, models
+from odoo import Command, api, fields, models
 from odoo.exceptions import UserError
 
 from ..tools import without_client_context
@@ -26,7 +26,7 @@ class Receive(models.TransientModel):
         lines._backops_check_receivable()
         lines = lines.filtered(lambda line: line.backops_qty_to_receive > 0)
         if not lines:
-            raise UserError(_("Nothing to receive: the selected lines are received in full."))
+            raise UserError(self.env._("Nothing to receive: the selected lines are received in full."))
         res["line_ids"] = [
             Command.create({"purchase_line_id": line.id, "quantity": line.backops_qty_to_receive}) for line in lines
         ]
@@ -41,9 +41,7 @@ class Receive(models.TransientModel):
         for row in self.line_ids:
             line = row.purchase_line_id
             if line.id in quantities:
-                raise UserError(
-                    _("%(line)s is listed twice: receive it on one row.", line=line.display_name)
-                )
+                raise UserError(self.env._("%(line)s is listed twice: receive it on one row.", line=line.display_name))
             quantities[line.id] = row.quantity
         pickings = self.env["purchase.order.line"]._backops_receive(quantities)
         return self.env["purchase.order.line"]._backops_received_notification(
@@ -59,7 +57,7 @@ class ReceiveLine(models.TransientModel):
     _description = "Receive Purchase Lines: Line"
 
     wizard_id = fields.Many2one("backops.receive", required=True, ondelete="cascade")
-    purchase_line_id = fields.Many2one("purchase.order.line", string="Purchase Line", required=True, readonly=True)
+    purchase_line_id = fields.Many2one("purchase.order.line", required=True, readonly=True)
     order_id = fields.Many2one(related="purchase_line_id.order_id", string="Purchase Order")
     partner_id = fields.Many2one(related="purchase_line_id.partner_id", string="Vendor")
     product_id = fields.Many2one(related="purchase_line_id.product_id")

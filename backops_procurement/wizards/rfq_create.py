@@ -1,6 +1,6 @@
 from collections import defaultdict
 
-from odoo import Command, _, api, fields, models
+from odoo import Command, api, fields, models
 from odoo.exceptions import UserError
 from odoo.tools import float_compare
 
@@ -31,18 +31,24 @@ class RfqCreate(models.TransientModel):
         needs = self.env["sale.order.line"].browse(context.get("active_ids", [])).exists()
         needs.check_access("read")
         to_order = needs.filtered(
-            lambda need: need.procurement_status in ("needs_order", "short")
-            and float_compare(need.procurement_remaining_qty, 0.0, precision_rounding=need.product_uom.rounding) > 0
+            lambda need: (
+                need.procurement_status in ("needs_order", "short")
+                and float_compare(need.procurement_remaining_qty, 0.0, precision_rounding=need.product_uom.rounding) > 0
+            )
         )
         if not to_order:
-            raise UserError(_("Nothing to order among the selected needs: they are all On Order or in Excess."))
+            raise UserError(
+                self.env._("Nothing to order among the selected needs: they are all On Order or in Excess.")
+            )
         groups = defaultdict(lambda: self.env["sale.order.line"])
         for need in to_order:
             vendor = need.procurement_vendor_id or need._get_procurement_default_vendor()
             groups[(need.company_id, vendor.commercial_partner_id if vendor else vendor)] |= need
         res["line_ids"] = [
             Command.create({"company_id": company.id, "partner_id": vendor.id, "need_ids": [Command.set(group.ids)]})
-            for (company, vendor), group in sorted(groups.items(), key=lambda item: (item[0][0].id, item[0][1].name or ""))
+            for (company, vendor), group in sorted(
+                groups.items(), key=lambda item: (item[0][0].id, item[0][1].name or "")
+            )
         ]
         return res
 
@@ -55,7 +61,7 @@ class RfqCreate(models.TransientModel):
         missing = self.line_ids.filtered(lambda line: not line.partner_id)
         if missing:
             raise UserError(
-                _(
+                self.env._(
                     "Choose a vendor for %(needs)s: their products have no vendor.",
                     needs=", ".join(missing.need_ids.mapped("display_name")),
                 )
@@ -71,7 +77,7 @@ class RfqCreate(models.TransientModel):
                     for line in company_lines
                 ]
             )
-            for line, order in zip(company_lines, created):
+            for line, order in zip(company_lines, created, strict=True):
                 line.purchase_order_id = order
         orders = self.line_ids.purchase_order_id
         current = defaultdict(float)
@@ -86,7 +92,7 @@ class RfqCreate(models.TransientModel):
             for need in line.need_ids:
                 plan[order][need] = current[(order.id, need.id)] + need.procurement_remaining_qty
         PurchaseOrder._allocate_procurement_needs(plan)
-        return orders._get_records_action(name=_("RFQs from Needs"))
+        return orders._get_records_action(name=self.env._("RFQs from Needs"))
 
 
 class RfqCreateLine(models.TransientModel):
@@ -98,7 +104,9 @@ class RfqCreateLine(models.TransientModel):
     wizard_id = fields.Many2one("backops.rfq.create", required=True, ondelete="cascade")
     company_id = fields.Many2one("res.company", required=True, readonly=True)
     partner_id = fields.Many2one(
-        "res.partner", string="Vendor", domain="[('is_company', '=', True)]",
+        "res.partner",
+        string="Vendor",
+        domain="[('is_company', '=', True)]",
         help="The RFQ's vendor. Needs whose product has no vendor come without one: choose it.",
     )
     need_ids = fields.Many2many("sale.order.line", string="Needs", readonly=True)
@@ -107,7 +115,8 @@ class RfqCreateLine(models.TransientModel):
     purchase_order_id = fields.Many2one(
         "purchase.order",
         string="Add to RFQ",
-        domain="[('partner_id', 'child_of', partner_id), ('company_id', '=', company_id), ('state', 'in', ('draft', 'sent'))]",
+        domain="[('partner_id', 'child_of', partner_id), ('company_id', '=', company_id), "
+        "('state', 'in', ('draft', 'sent'))]",
         help="Leave empty to create a new RFQ; or choose a draft RFQ of this vendor to add the needs to.",
     )
 
@@ -134,7 +143,7 @@ class RfqCreateLine(models.TransientModel):
                 or order.state not in ("draft", "sent")
             ):
                 raise UserError(
-                    _(
+                    self.env._(
                         "%(order)s is not an RFQ of %(vendor)s for %(company)s that can take needs: "
                         "choose a draft RFQ of that vendor, or leave it empty for a new one.",
                         order=order.name,
