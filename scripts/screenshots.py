@@ -87,9 +87,7 @@ class Session:
         """Database id of the record of ``xmlid`` (the addon's when it names no module)."""
         module, _dot, name = xmlid.rpartition(".")
         module = module or MODULE
-        rows = self.call(
-            "ir.model.data", "search_read", [("module", "=", module), ("name", "=", name)], ["res_id"]
-        )
+        rows = self.call("ir.model.data", "search_read", [("module", "=", module), ("name", "=", name)], ["res_id"])
         if not rows:
             raise RuntimeError(f"no record {module}.{name}: is the demo data installed?")
         return rows[0]["res_id"]
@@ -136,7 +134,19 @@ def pdf_first_page(session, report, record_id, out, name, dpi=80):
         pdf.write_bytes(response.body())
         target = out / name
         subprocess.run(
-            ["pdftoppm", "-png", "-r", str(dpi), "-f", "1", "-l", "1", "-singlefile", str(pdf), str(target.with_suffix(""))],
+            [
+                "pdftoppm",
+                "-png",
+                "-r",
+                str(dpi),
+                "-f",
+                "1",
+                "-l",
+                "1",
+                "-singlefile",
+                str(pdf),
+                str(target.with_suffix("")),
+            ],
             check=True,
         )
     print(f"  {target}")
@@ -177,8 +187,11 @@ def take(url, out, chromium):
         # 4. The Line Item Editor on the FairwayFleet RFQ just made, every need and
         #    product shown; 5 of its 8 golf carts: On Order now, Short after saving
         rfq = admin.call(
-            "purchase.order", "search", [("partner_id", "=", admin.ref("partner_fairway_fleet")), ("state", "=", "draft")],
-            order="id desc", limit=1,
+            "purchase.order",
+            "search",
+            [("partner_id", "=", admin.ref("partner_fairway_fleet")), ("state", "=", "draft")],
+            order="id desc",
+            limit=1,
         )[0]
         admin.open(f"/odoo/action-purchase.purchase_rfq/{rfq}", purchase)
         page.locator(".o_form_statusbar button[name=action_open_line_item_editor]").click()
@@ -197,7 +210,9 @@ def take(url, out, chromium):
         page.wait_for_selector(".modal", state="detached")
 
         # 5. The printed RFQ: delivery window and contact, bill-to, notes, needs per line
-        pdf_first_page(admin, "purchase.report_purchasequotation", admin.ref("rfq_golf_carts_fairway"), out, "rfq-pdf.png")
+        pdf_first_page(
+            admin, "purchase.report_purchasequotation", admin.ref("rfq_golf_carts_fairway"), out, "rfq-pdf.png"
+        )
 
         # 6. To Approve, as the production manager: the buyer's 7,200 of LED wall panels
         approver = Session(browser, url, "approver", "approver")
@@ -213,9 +228,7 @@ def take(url, out, chromium):
         #    panels arrive (Receive Full) and are reserved on the expo's backorder
         admin.open("/odoo/action-backops_procurement.action_procurement_receiving", procurement)
         admin.shoot(out, "receiving.png")
-        panels = admin.call(
-            "purchase.order.line", "search", [("order_id", "=", admin.ref("po_led_wall_panels"))]
-        )
+        panels = admin.call("purchase.order.line", "search", [("order_id", "=", admin.ref("po_led_wall_panels"))])
         admin.call("purchase.order.line", "action_backops_receive_full", panels)
 
         # 8. Delivery & Shipping, Ready to Deliver/Ship, grouped by delivery address
