@@ -1,5 +1,5 @@
 # BackOps Procurement — see README.md
-.PHONY: run test bench setup test-odoo
+.PHONY: run test bench setup test-odoo lifecycle
 
 run:    ## set up, create or reuse the demo database, start Odoo on 127.0.0.1:8069
 	@bash scripts/backops.sh run
@@ -15,3 +15,6 @@ setup:  ## install what is missing, nothing else
 
 test-odoo:  ## Odoo's own purchase/sale suites with the addon installed (about 8 minutes)
 	@bash scripts/backops.sh test-odoo
+
+lifecycle:  ## uninstall the addon and upgrade the previous version on scratch databases (a few minutes)
+	@bash scripts/backops.sh lifecycle

@@ -6,6 +6,7 @@
 #   scripts/backops.sh test     set up, fresh test database, pytest-odoo then the browser tours, drop it
 #   scripts/backops.sh bench    set up, run every benchmark under bench/
 #   scripts/backops.sh test-odoo  Odoo's own purchase/sale suites with the addon installed
+#   scripts/backops.sh lifecycle  set up, uninstall and upgrade checks on scratch databases (scripts/lifecycle.py)
 #   scripts/backops.sh odoo ... run odoo-bin with the project's configuration
 #
 # Environment:
@@ -15,6 +16,8 @@
 #   BACKOPS_VENV    virtualenv to use (default: .venv in the repository)
 #   PYTHON          interpreter used to create the virtualenv (3.10 to 3.12)
 #   BACKOPS_DEMO_DB / BACKOPS_TEST_DB / BACKOPS_BENCH_DB   database names
+#   BACKOPS_LIFECYCLE_UNINSTALL_DB / BACKOPS_LIFECYCLE_UPGRADE_DB   scratch databases of `lifecycle`
+#   BACKOPS_PREVIOUS_REF   git commit or tag of the previous version `lifecycle` upgrades from
 #   BACKOPS_HTTP_PORT   port of `run` (default 8069); `test` runs the tours on it + 200
 #   BACKOPS_TOUR_TAGS   which tours `test` runs (default backops_tour/backops_procurement)
 #   PGHOST, PGPORT, PGUSER, PGPASSWORD   where PostgreSQL is (libpq defaults otherwise)
@@ -295,12 +298,21 @@ cmd_bench() {
     return $status
 }
 
+cmd_lifecycle() {
+    # uninstall the addon and upgrade the previous version, each on a scratch
+    # database that scripts/lifecycle.py drops first and at the end
+    setup
+    say "Lifecycle: uninstall, and upgrade from ${BACKOPS_PREVIOUS_REF:-the previous version} (a few minutes)"
+    "$VENV/bin/python" "$ROOT/scripts/lifecycle.py" -c "$CONF" --odoo-bin "$ODOO_SRC/odoo-bin" "$@"
+}
+
 case "${1:-}" in
     setup) setup ;;
     run) shift; cmd_run "$@" ;;
     test) shift; cmd_test "$@" ;;
     bench) shift; cmd_bench "$@" ;;
     test-odoo) shift; cmd_test_odoo "$@" ;;
+    lifecycle) shift; cmd_lifecycle "$@" ;;
     odoo) shift; setup >/dev/null; odoo_bin "$@" ;;
-    *) sed -n '2,9p' "$0" | sed 's/^# \{0,1\}//'; exit 2 ;;
+    *) sed -n '2,10p' "$0" | sed 's/^# \{0,1\}//'; exit 2 ;;
 esac
