@@ -1,5 +1,5 @@
 # BackOps Procurement — see README.md
-.PHONY: run test bench setup test-odoo screenshots lint format pot
+.PHONY: run test bench setup test-odoo screenshots lint format pot lifecycle
 
 run:    ## set up, create or reuse the demo database, start Odoo on 127.0.0.1:8069
 	@bash scripts/backops.sh run
@@ -27,3 +27,6 @@ format: ## rewrite the files as `make lint` wants them (ruff --fix, ruff format,
 
 pot:    ## export backops_procurement/i18n/backops_procurement.pot with Odoo's exporter
 	@bash scripts/backops.sh pot
+
+lifecycle:  ## uninstall the addon and upgrade the previous version on scratch databases (a few minutes)
+	@bash scripts/backops.sh lifecycle

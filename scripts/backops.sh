@@ -10,6 +10,7 @@
 #   scripts/backops.sh lint     ruff, pylint-odoo, prettier, the .pot is current, the wheel installs
 #   scripts/backops.sh format   rewrite the files as lint wants them (ruff --fix, ruff format, prettier)
 #   scripts/backops.sh pot      export i18n/backops_procurement.pot with Odoo's exporter
+#   scripts/backops.sh lifecycle  set up, uninstall and upgrade checks on scratch databases (scripts/lifecycle.py)
 #   scripts/backops.sh odoo ... run odoo-bin with the project's configuration
 #
 # Environment:
@@ -19,6 +20,8 @@
 #   BACKOPS_VENV    virtualenv to use (default: .venv in the repository)
 #   PYTHON          interpreter used to create the virtualenv (3.10 to 3.12)
 #   BACKOPS_DEMO_DB / BACKOPS_TEST_DB / BACKOPS_BENCH_DB / BACKOPS_LINT_DB   database names
+#   BACKOPS_LIFECYCLE_UNINSTALL_DB / BACKOPS_LIFECYCLE_UPGRADE_DB   scratch databases of `lifecycle`
+#   BACKOPS_PREVIOUS_REF   git commit or tag of the previous version `lifecycle` upgrades from
 #   BACKOPS_HTTP_PORT   port of `run` (default 8069); `test` runs the tours on it + 200
 #   BACKOPS_TOUR_TAGS   which tours `test` runs (default backops_tour/backops_procurement)
 #   BACKOPS_SCREENSHOT_DB / BACKOPS_SCREENSHOT_PORT   database and port of `screenshots`
@@ -521,6 +524,14 @@ cmd_pot() {
     say "Wrote $POT"
 }
 
+cmd_lifecycle() {
+    # uninstall the addon and upgrade the previous version, each on a scratch
+    # database that scripts/lifecycle.py drops first and at the end
+    setup
+    say "Lifecycle: uninstall, and upgrade from ${BACKOPS_PREVIOUS_REF:-the previous version} (a few minutes)"
+    "$VENV/bin/python" "$ROOT/scripts/lifecycle.py" -c "$CONF" --odoo-bin "$ODOO_SRC/odoo-bin" "$@"
+}
+
 case "${1:-}" in
     setup) setup ;;
     run) shift; cmd_run "$@" ;;
@@ -531,6 +542,7 @@ case "${1:-}" in
     lint) cmd_lint ;;
     format) cmd_format ;;
     pot) cmd_pot ;;
+    lifecycle) shift; cmd_lifecycle "$@" ;;
     odoo) shift; setup >/dev/null; odoo_bin "$@" ;;
-    *) sed -n '2,13p' "$0" | sed 's/^# \{0,1\}//'; exit 2 ;;
+    *) sed -n '2,14p' "$0" | sed 's/^# \{0,1\}//'; exit 2 ;;
 esac

@@ -1,9 +1,10 @@
 """Small PostgreSQL helper for scripts/backops.sh (libpq defaults and PG* variables).
 
-pgtool.py ping                  one clear line and exit 1 when the server cannot be reached
-pgtool.py exists DB             exit 0 when the database exists
-pgtool.py has-module DB MODULE  exit 0 when MODULE is installed in DB
-pgtool.py drop DB               drop the database if it exists
+    pgtool.py ping                  one clear line and exit 1 when the server cannot be reached
+    pgtool.py exists DB             exit 0 when the database exists
+    pgtool.py has-module DB MODULE  exit 0 when MODULE is installed in DB
+    pgtool.py drop DB               drop the database if it exists
+    pgtool.py copy SOURCE DB        create DB as a copy of SOURCE (PostgreSQL's TEMPLATE)
 """
 
 import sys
@@ -60,7 +61,8 @@ def drop(dbname):
     try:
         with conn.cursor() as cr:
             cr.execute(
-                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s AND pid <> pg_backend_pid()",
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                "WHERE datname = %s AND pid <> pg_backend_pid()",
                 [dbname],
             )
             cr.execute(sql.SQL("DROP DATABASE IF EXISTS {}").format(sql.Identifier(dbname)))
@@ -69,8 +71,29 @@ def drop(dbname):
     return 0
 
 
+def copy(source, dbname):
+    conn = connect()
+    conn.autocommit = True
+    try:
+        with conn.cursor() as cr:
+            # nobody may be connected to the template while it is copied
+            cr.execute(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                "WHERE datname = %s AND pid <> pg_backend_pid()",
+                [source],
+            )
+            cr.execute(
+                sql.SQL("CREATE DATABASE {} ENCODING 'unicode' TEMPLATE {}").format(
+                    sql.Identifier(dbname), sql.Identifier(source)
+                )
+            )
+    finally:
+        conn.close()
+    return 0
+
+
 def main(argv):
-    commands = {"ping": ping, "exists": exists, "has-module": has_module, "drop": drop}
+    commands = {"ping": ping, "exists": exists, "has-module": has_module, "drop": drop, "copy": copy}
     if not argv or argv[0] not in commands:
         print(__doc__, file=sys.stderr)
         return 2
