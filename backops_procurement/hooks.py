@@ -23,8 +23,8 @@ def uninstall_hook(env):
         if not activity_type:
             continue
         # archived too: done activities Odoo keeps
-        activities = env["mail.activity"].with_context(active_test=False).search(
-            [("activity_type_id", "=", activity_type.id)]
+        activities = (
+            env["mail.activity"].with_context(active_test=False).search([("activity_type_id", "=", activity_type.id)])
         )
         if not activities:
             continue

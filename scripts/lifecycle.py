@@ -122,9 +122,17 @@ class Lifecycle:
         log = self.logs / f"{label}.log"
         log.unlink(missing_ok=True)
         command = [
-            sys.executable, self.odoo_bin, "-c", str(self.conf), "-d", dbname,
-            f"--addons-path={addons_path}", "--stop-after-init", "--log-level=info",
-            f"--logfile={log}", *options,
+            sys.executable,
+            self.odoo_bin,
+            "-c",
+            str(self.conf),
+            "-d",
+            dbname,
+            f"--addons-path={addons_path}",
+            "--stop-after-init",
+            "--log-level=info",
+            f"--logfile={log}",
+            *options,
         ]
         started = time.perf_counter()
         status = subprocess.run(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
@@ -145,8 +153,18 @@ class Lifecycle:
         log = self.logs / f"{phase}.log"
         log.unlink(missing_ok=True)
         command = [
-            sys.executable, __file__, "-c", str(self.conf), "--phase", phase, "-d", dbname,
-            "--addons-path", addons_path, "--logfile", str(log),
+            sys.executable,
+            __file__,
+            "-c",
+            str(self.conf),
+            "--phase",
+            phase,
+            "-d",
+            dbname,
+            "--addons-path",
+            addons_path,
+            "--logfile",
+            str(log),
         ]
         if state:
             command += ["--state", str(state)]
@@ -172,7 +190,8 @@ class Lifecycle:
         print(f"\n== Upgrade from {ref}: {db}")
         commit = subprocess.run(
             ["git", "-C", str(ROOT), "rev-parse", "--verify", "--quiet", f"{ref}^{{commit}}"],
-            capture_output=True, text=True,
+            capture_output=True,
+            text=True,
         ).stdout.strip()
         if not commit:
             raise CheckFailed(f"{ref} is not a commit of {ROOT} (set BACKOPS_PREVIOUS_REF)")
@@ -235,8 +254,13 @@ def odoo_environment(args):
 
     odoo.tools.config.parse_config(
         [
-            "-c", args.config, "-d", args.database, f"--addons-path={args.addons_path}",
-            "--log-level=info", f"--logfile={args.logfile}",
+            "-c",
+            args.config,
+            "-d",
+            args.database,
+            f"--addons-path={args.addons_path}",
+            "--log-level=info",
+            f"--logfile={args.logfile}",
         ]
     )
     registry = Registry(args.database)
@@ -274,8 +298,10 @@ def build_records(env):
         {"name": "Lifecycle Tier", "min_amount": 1000, "group_id": group.id, "company_id": company.id}
     )
     customer, vendor = env["res.partner"].create(
-        [{"name": "Harbourlight Festival", "email": "hf@lifecycle.example.com"},
-         {"name": "FairwayFleet Carts", "email": "ff@lifecycle.example.com"}]
+        [
+            {"name": "Harbourlight Festival", "email": "hf@lifecycle.example.com"},
+            {"name": "FairwayFleet Carts", "email": "ff@lifecycle.example.com"},
+        ]
     )
     cart = env["product.product"].create(
         {
@@ -290,17 +316,26 @@ def build_records(env):
 
     def sale(product, quantity):
         order = env["sale.order"].create(
-            {"partner_id": customer.id, "order_line": [Command.create({"product_id": product.id, "product_uom_qty": quantity})]}
+            {
+                "partner_id": customer.id,
+                "order_line": [Command.create({"product_id": product.id, "product_uom_qty": quantity})],
+            }
         )
         order.action_confirm()
         return order
 
     def purchase(quantity, need, allocated, confirm=True):
-        order = env["purchase.order"].with_user(buyer).create(
-            {
-                "partner_id": vendor.id,
-                "order_line": [Command.create({"product_id": cart.id, "product_qty": quantity, "price_unit": 100.0})],
-            }
+        order = (
+            env["purchase.order"]
+            .with_user(buyer)
+            .create(
+                {
+                    "partner_id": vendor.id,
+                    "order_line": [
+                        Command.create({"product_id": cart.id, "product_qty": quantity, "price_unit": 100.0})
+                    ],
+                }
+            )
         )
         env["backops.procurement.allocation"].with_user(buyer).create(
             {"sale_line_id": need.id, "purchase_line_id": order.order_line.id, "quantity": allocated}
@@ -325,8 +360,10 @@ def build_records(env):
     press = sale(cart, 12)
     approved = purchase(12, press.order_line, 12)
     expect(approved.state == "to approve", f"the order above the tier is {approved.state}")
-    request = env["backops.approval.request"].with_user(approver).search(
-        [("purchase_order_id", "=", approved.id), ("state", "=", "pending")]
+    request = (
+        env["backops.approval.request"]
+        .with_user(approver)
+        .search([("purchase_order_id", "=", approved.id), ("state", "=", "pending")])
     )
     request.action_approve()
     expect(approved.state == "purchase", f"the approved order is {approved.state}")
@@ -337,18 +374,35 @@ def build_records(env):
     validate(env, banquet.picking_ids, {chair: 2})
     backorder = banquet.picking_ids.filtered(lambda picking: picking.state != "done")
     expect(backorder.backorder_id, "shipping 2 of 5 chairs left no backorder")
-    fill = env["backops.backorder.fill"].create({"name": "Nightly partial fill", "mode": "partial", "cron_active": True})
+    fill = env["backops.backorder.fill"].create(
+        {"name": "Nightly partial fill", "mode": "partial", "cron_active": True}
+    )
     env.flush_all()
     ids = {
-        "company": company.id, "buyer": buyer.id, "approver": approver.id, "tier": tier.id,
-        "vendor": vendor.id, "customer": customer.id, "cart": cart.id, "chair": chair.id,
-        "festival": festival.id, "gala": gala.id, "press": press.id, "banquet": banquet.id,
-        "rfq": rfq.id, "ordered": ordered.id, "waiting": waiting.id, "approved": approved.id,
-        "backorder": backorder.id, "fill": fill.id,
+        "company": company.id,
+        "buyer": buyer.id,
+        "approver": approver.id,
+        "tier": tier.id,
+        "vendor": vendor.id,
+        "customer": customer.id,
+        "cart": cart.id,
+        "chair": chair.id,
+        "festival": festival.id,
+        "gala": gala.id,
+        "press": press.id,
+        "banquet": banquet.id,
+        "rfq": rfq.id,
+        "ordered": ordered.id,
+        "waiting": waiting.id,
+        "approved": approved.id,
+        "backorder": backorder.id,
+        "fill": fill.id,
     }
     activity_types = env["ir.model.data"].search([("module", "=", ADDON), ("model", "=", "mail.activity.type")])
-    activities = env["mail.activity"].with_context(active_test=False).search(
-        [("activity_type_id", "in", activity_types.mapped("res_id"))]
+    activities = (
+        env["mail.activity"]
+        .with_context(active_test=False)
+        .search([("activity_type_id", "in", activity_types.mapped("res_id"))])
     )
     ids["activities"] = activities.ids
     ok(
@@ -399,7 +453,9 @@ def addon_schema(env):
                 "table": model._table if model is not None else None,
                 "column": bool(field is not None and field.store and field.column_type),
                 "computed": bool(field is not None and field.compute and field.store and field.readonly),
-                "relation_table": getattr(field, "relation", None) if field is not None and field.type == "many2many" else None,
+                "relation_table": getattr(field, "relation", None)
+                if field is not None and field.type == "many2many"
+                else None,
             }
         )
     tables = sorted(
@@ -529,13 +585,19 @@ def phase_check_uninstalled(env, args):
         not rows("SELECT model FROM ir_model WHERE model LIKE 'backops.%%' OR model LIKE 'report.backops%%'"),
         "no backops.* model in ir.model",
     )
-    check(not rows("SELECT 1 FROM ir_model WHERE model = ANY(%s)", [schema["models"]]), "none of its models in ir.model")
+    check(
+        not rows("SELECT 1 FROM ir_model WHERE model = ANY(%s)", [schema["models"]]), "none of its models in ir.model"
+    )
     tables = rows(
         "SELECT table_name FROM information_schema.tables WHERE table_schema = current_schema() "
         "AND (table_name LIKE 'backops%%' OR table_name = ANY(%s))",
         [schema["tables"] + schema["relations"]],
     )
-    check(not tables, f"no table of the addon ({len(schema['tables'])} models, {len(schema['relations'])} many2many)", tables)
+    check(
+        not tables,
+        f"no table of the addon ({len(schema['tables'])} models, {len(schema['relations'])} many2many)",
+        tables,
+    )
     added = [(f["table"], f["name"]) for f in schema["fields"] if f["column"] and f["table"] not in schema["tables"]]
     left = [
         (table, column)
@@ -582,7 +644,7 @@ def phase_check_uninstalled(env, args):
         "filters": "SELECT id, model_id FROM ir_filters WHERE model_id LIKE 'backops.%%'",
         "assets": "SELECT id, path FROM ir_asset WHERE path ILIKE '%%backops%%'",
         "groups and categories": "SELECT id, name::text FROM res_groups WHERE name::text ILIKE '%%procurement%%' "
-        "UNION ALL SELECT id, name::text FROM ir_module_category WHERE name::text = '{\"en_US\": \"Procurement\"}'",
+        'UNION ALL SELECT id, name::text FROM ir_module_category WHERE name::text = \'{"en_US": "Procurement"}\'',
     }
     for label, query in leftovers.items():
         found = rows(query)
@@ -619,7 +681,8 @@ def phase_check_uninstalled(env, args):
     activities = env["mail.activity"].with_context(active_test=False).browse(ids["activities"]).exists()
     todo = env.ref("mail.mail_activity_data_todo")
     check(
-        ids["activities"] and len(activities) == len(ids["activities"])
+        ids["activities"]
+        and len(activities) == len(ids["activities"])
         and all(activity.activity_type_id == todo and activity.summary for activity in activities),
         f"the {len(ids['activities'])} activities of its types are kept as To-Dos with their summary",
         activities.read(["activity_type_id", "summary"]),
@@ -685,12 +748,19 @@ def phase_check_uninstalled(env, args):
         }
     )
     po = Purchase.create(
-        {"partner_id": vendor.id, "order_line": [Command.create({"product_id": crate.id, "product_qty": 5, "price_unit": 100.0})]}
+        {
+            "partner_id": vendor.id,
+            "order_line": [Command.create({"product_id": crate.id, "product_qty": 5, "price_unit": 100.0})],
+        }
     )
     po.button_confirm()
     check(po.state == "purchase" and po.picking_ids, "a new purchase order confirms, with its receipt", po.state)
     validate(env, po.picking_ids, {})
-    check(po.receipt_status == "full" and crate.qty_available == 5, "its receipt is validated: 5 in stock", crate.qty_available)
+    check(
+        po.receipt_status == "full" and crate.qty_available == 5,
+        "its receipt is validated: 5 in stock",
+        crate.qty_available,
+    )
     so = env["sale.order"].create(
         {"partner_id": customer.id, "order_line": [Command.create({"product_id": crate.id, "product_uom_qty": 3})]}
     )
@@ -709,7 +779,10 @@ def phase_check_uninstalled(env, args):
     company = env["res.company"].browse(ids["company"])
     company.write({"po_double_validation": "two_step", "po_double_validation_amount": 500})
     po = Purchase.with_user(buyer).create(
-        {"partner_id": vendor.id, "order_line": [Command.create({"product_id": crate.id, "product_qty": 10, "price_unit": 100.0})]}
+        {
+            "partner_id": vendor.id,
+            "order_line": [Command.create({"product_id": crate.id, "product_qty": 10, "price_unit": 100.0})],
+        }
     )
     po.button_confirm()
     check(po.state == "to approve", "double validation: a buyer's 1,000 order above 500 waits (To Approve)", po.state)
@@ -736,8 +809,12 @@ def phase_check_upgraded(env, args):
     missing = env["ir.module.module"].search([("name", "in", current["depends"]), ("state", "!=", "installed")])
     check(not missing, f"its dependencies are installed ({', '.join(current['depends'])})", missing.mapped("name"))
 
-    missing = [xmlid for xmlid in data_xmlids(ROOT / ADDON, current["data"]) if not env.ref(xmlid, raise_if_not_found=False)]
-    check(not missing, "every record of the current data files exists (new activity types, subtypes, views...)", missing)
+    missing = [
+        xmlid for xmlid in data_xmlids(ROOT / ADDON, current["data"]) if not env.ref(xmlid, raise_if_not_found=False)
+    ]
+    check(
+        not missing, "every record of the current data files exists (new activity types, subtypes, views...)", missing
+    )
 
     schema = addon_schema(env)
     computed = {(f["table"], f["name"]) for f in schema["fields"] if f["computed"]}
@@ -808,16 +885,25 @@ def phase_check_upgraded(env, args):
         for row, fresh in zip(data["rows"], recomputed_now[table]["rows"]):
             for column, value, new_value in zip(columns, row, fresh):
                 if (table, column) in computed and not same(value, new_value):
-                    stale.append(f"{table}.{column} id {row[columns.index('id')]}: stored {value!r}, computed {new_value!r}")
+                    stale.append(
+                        f"{table}.{column} id {row[columns.index('id')]}: stored {value!r}, computed {new_value!r}"
+                    )
     count = sum(1 for f in schema["fields"] if f["computed"] and f["column"])
-    check(not stale, f"each of the {count} stored computed fields holds what the current code computes", "\n  ".join(stale[:20]))
+    check(
+        not stale,
+        f"each of the {count} stored computed fields holds what the current code computes",
+        "\n  ".join(stale[:20]),
+    )
 
     # ---- the fields the new version adds are filled on existing records
     old_fields = {(f["model"], f["name"]) for f in schema_before["fields"]}
     new_fields = [
-        f for f in schema["fields"]
-        if f["column"] and (f["model"], f["name"]) not in old_fields
-        and not env[f["model"]]._transient and f["name"] not in MAGIC_COLUMNS
+        f
+        for f in schema["fields"]
+        if f["column"]
+        and (f["model"], f["name"]) not in old_fields
+        and not env[f["model"]]._transient
+        and f["name"] not in MAGIC_COLUMNS
     ]
     names = ", ".join(f"{f['model']}.{f['name']}" for f in new_fields) or "none"
     print(f"     new stored fields: {names}")
@@ -843,7 +929,9 @@ def phase_check_upgraded(env, args):
     )
     gala = Line.search([("order_id", "=", ids["gala"])])
     check(
-        gala.procurement_status == "on_order" and gala.backops_qty_ordered == 0 and gala.backops_fulfilment_status == "to_order",
+        gala.procurement_status == "on_order"
+        and gala.backops_qty_ordered == 0
+        and gala.backops_fulfilment_status == "to_order",
         "the need on the order waiting for approval: On Order, nothing ordered yet, Need to Order",
         (gala.procurement_status, gala.backops_qty_ordered, gala.backops_fulfilment_status),
     )
@@ -851,13 +939,17 @@ def phase_check_upgraded(env, args):
     # ---- the work goes on with the current code
     approver = env["res.users"].browse(ids["approver"])
     waiting = env["purchase.order"].browse(ids["waiting"])
-    request = env["backops.approval.request"].with_user(approver).search(
-        [("purchase_order_id", "=", waiting.id), ("state", "=", "pending")]
+    request = (
+        env["backops.approval.request"]
+        .with_user(approver)
+        .search([("purchase_order_id", "=", waiting.id), ("state", "=", "pending")])
     )
     check(len(request) == 1, "the request of the waiting order is still pending for the tier's approver")
     request.action_approve()
     check(waiting.state == "purchase", "the tier's approver approves it: confirmed", waiting.state)
-    check(gala.backops_qty_ordered == 15 and gala.backops_fulfilment_status == "ordered", "its need is now On Order (15)")
+    check(
+        gala.backops_qty_ordered == 15 and gala.backops_fulfilment_status == "ordered", "its need is now On Order (15)"
+    )
     ordered = env["purchase.order"].browse(ids["ordered"])
     validate(env, ordered.picking_ids.filtered(lambda picking: picking.state not in ("done", "cancel")), {})
     check(
@@ -930,8 +1022,12 @@ def main():
     parser.add_argument("--only", choices=("uninstall", "upgrade"), help="run one of the two checks")
     parser.add_argument("--keep", action="store_true", help="keep the scratch databases at the end")
     parser.add_argument("--base-db", default=os.environ.get("BACKOPS_LIFECYCLE_BASE_DB", "backops_lifecycle_base"))
-    parser.add_argument("--uninstall-db", default=os.environ.get("BACKOPS_LIFECYCLE_UNINSTALL_DB", "backops_lifecycle_uninstall"))
-    parser.add_argument("--upgrade-db", default=os.environ.get("BACKOPS_LIFECYCLE_UPGRADE_DB", "backops_lifecycle_upgrade"))
+    parser.add_argument(
+        "--uninstall-db", default=os.environ.get("BACKOPS_LIFECYCLE_UNINSTALL_DB", "backops_lifecycle_uninstall")
+    )
+    parser.add_argument(
+        "--upgrade-db", default=os.environ.get("BACKOPS_LIFECYCLE_UPGRADE_DB", "backops_lifecycle_upgrade")
+    )
     parser.add_argument("--log-dir", help="where the logs go (default: lifecycle/ next to the configuration)")
     # one step, in a process of its own (the orchestrator runs them)
     parser.add_argument("--phase", choices=sorted(PHASES), help=argparse.SUPPRESS)

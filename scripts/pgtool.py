@@ -1,10 +1,10 @@
 """Small PostgreSQL helper for scripts/backops.sh (libpq defaults and PG* variables).
 
-    pgtool.py ping                  one clear line and exit 1 when the server cannot be reached
-    pgtool.py exists DB             exit 0 when the database exists
-    pgtool.py has-module DB MODULE  exit 0 when MODULE is installed in DB
-    pgtool.py drop DB               drop the database if it exists
-    pgtool.py copy SOURCE DB        create DB as a copy of SOURCE (PostgreSQL's TEMPLATE)
+pgtool.py ping                  one clear line and exit 1 when the server cannot be reached
+pgtool.py exists DB             exit 0 when the database exists
+pgtool.py has-module DB MODULE  exit 0 when MODULE is installed in DB
+pgtool.py drop DB               drop the database if it exists
+pgtool.py copy SOURCE DB        create DB as a copy of SOURCE (PostgreSQL's TEMPLATE)
 """
 
 import sys
@@ -61,8 +61,7 @@ def drop(dbname):
     try:
         with conn.cursor() as cr:
             cr.execute(
-                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
-                "WHERE datname = %s AND pid <> pg_backend_pid()",
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s AND pid <> pg_backend_pid()",
                 [dbname],
             )
             cr.execute(sql.SQL("DROP DATABASE IF EXISTS {}").format(sql.Identifier(dbname)))
@@ -78,8 +77,7 @@ def copy(source, dbname):
         with conn.cursor() as cr:
             # nobody may be connected to the template while it is copied
             cr.execute(
-                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
-                "WHERE datname = %s AND pid <> pg_backend_pid()",
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s AND pid <> pg_backend_pid()",
                 [source],
             )
             cr.execute(
