@@ -614,7 +614,8 @@ def phase_check_uninstalled(env, args):
     )
     check(
         not rows(
-            "SELECT model, name FROM ir_model_fields WHERE (model, name) IN (SELECT * FROM unnest(%s::varchar[], %s::varchar[]))",
+            "SELECT model, name FROM ir_model_fields"
+            " WHERE (model, name) IN (SELECT * FROM unnest(%s::varchar[], %s::varchar[]))",
             [[f["model"] for f in schema["fields"]], [f["name"] for f in schema["fields"]]],
         )
         and not rows("SELECT model, name FROM ir_model_fields WHERE name LIKE 'backops\\_%%'"),
@@ -628,7 +629,8 @@ def phase_check_uninstalled(env, args):
         "OR context ILIKE '%%backops%%' OR domain ILIKE '%%backops%%'",
         "server actions and crons": "SELECT id, name FROM ir_act_server WHERE code ILIKE '%%backops%%' "
         "OR model_name LIKE 'backops.%%'",
-        "reports": "SELECT id, name FROM ir_act_report_xml WHERE report_name ILIKE 'backops%%' OR model LIKE 'backops.%%'",
+        "reports": "SELECT id, name FROM ir_act_report_xml WHERE report_name ILIKE 'backops%%' "
+        "OR model LIKE 'backops.%%'",
         "record rules": "SELECT id, name FROM ir_rule WHERE domain_force ILIKE '%%backops%%'",
         "access rights": "SELECT id, name FROM ir_model_access WHERE name ILIKE '%%backops%%'",
         "default values": "SELECT d.id FROM ir_default d JOIN ir_model_fields f ON f.id = d.field_id "
@@ -670,7 +672,7 @@ def phase_check_uninstalled(env, args):
         env[model].get_views([(False, view_type) for view_type in types])
     ok("the views of sale and purchase orders and lines, transfers, products, companies and settings load")
     Report = env["ir.actions.report"]
-    for report, model, record_ids in [
+    for report, _model, record_ids in [
         ("purchase.report_purchasequotation", "purchase.order", [ids["rfq"]]),
         ("purchase.report_purchaseorder", "purchase.order", [ids["ordered"], ids["approved"]]),
         ("stock.report_deliveryslip", "stock.picking", env["sale.order"].browse(ids["banquet"]).picking_ids.ids),
@@ -845,7 +847,7 @@ def phase_check_upgraded(env, args):
                 problems.append(f"{table}: row id {ident} is gone")
                 continue
             new_row = index_now[ident]
-            for column, value in zip(data["columns"], row):
+            for column, value in zip(data["columns"], row, strict=True):
                 if column not in now["columns"]:
                     continue
                 new_value = new_row[now["columns"].index(column)]
@@ -882,8 +884,8 @@ def phase_check_upgraded(env, args):
     stale = []
     for table, data in after.items():
         columns = data["columns"]
-        for row, fresh in zip(data["rows"], recomputed_now[table]["rows"]):
-            for column, value, new_value in zip(columns, row, fresh):
+        for row, fresh in zip(data["rows"], recomputed_now[table]["rows"], strict=True):
+            for column, value, new_value in zip(columns, row, fresh, strict=True):
                 if (table, column) in computed and not same(value, new_value):
                     stale.append(
                         f"{table}.{column} id {row[columns.index('id')]}: stored {value!r}, computed {new_value!r}"
