@@ -39,9 +39,18 @@ VENDORS = 5
 ON_HAND = 100000.0
 TIER_AMOUNT = 1000000.0
 TABLES = [
-    "product_template", "product_product", "product_supplierinfo", "stock_quant", "sale_order",
-    "sale_order_line", "purchase_order", "purchase_order_line", "stock_picking", "stock_move",
-    "stock_move_line", "res_partner",
+    "product_template",
+    "product_product",
+    "product_supplierinfo",
+    "stock_quant",
+    "sale_order",
+    "sale_order_line",
+    "purchase_order",
+    "purchase_order_line",
+    "stock_picking",
+    "stock_move",
+    "stock_move_line",
+    "res_partner",
 ]
 
 
@@ -80,8 +89,17 @@ def create_plain_database(args, name):
     odoo_bin = Path(odoo.__file__).resolve().parent.parent / "odoo-bin"
     subprocess.run(
         [
-            sys.executable, str(odoo_bin), "-c", args.config, "-d", name, "-i", PLAIN_MODULES,
-            "--without-demo=all", "--stop-after-init", "--log-level=warn",
+            sys.executable,
+            str(odoo_bin),
+            "-c",
+            args.config,
+            "-d",
+            name,
+            "-i",
+            PLAIN_MODULES,
+            "--without-demo=all",
+            "--stop-after-init",
+            "--log-level=warn",
         ],
         check=True,
     )
@@ -110,9 +128,7 @@ def build(env, lines):
     if has_addon:
         company.backops_block_over_ordering = True
         company.backops_purchasing_team_user_ids = buyer
-        env["backops.approval.tier"].create(
-            {"name": "Bench Tier", "min_amount": TIER_AMOUNT, "group_id": approvers.id}
-        )
+        env["backops.approval.tier"].create({"name": "Bench Tier", "min_amount": TIER_AMOUNT, "group_id": approvers.id})
 
     mto = env.ref("stock.route_warehouse0_mto")
     mto.active = True
@@ -267,14 +283,18 @@ def main():
                 for title, function in operations(args.lines):
                     p = median_measure(plain, function, built["plain"], repeat=args.repeat)
                     a = median_measure(addon, function, built["addon"], repeat=args.repeat)
-                    rows.append((
-                        title,
-                        fmt_seconds(p.seconds), p.queries,
-                        fmt_seconds(a.seconds), a.queries,
-                        f"{a.seconds / p.seconds:.2f}",
-                        f"{a.queries / p.queries:.2f}",
-                        a.queries - p.queries,
-                    ))
+                    rows.append(
+                        (
+                            title,
+                            fmt_seconds(p.seconds),
+                            p.queries,
+                            fmt_seconds(a.seconds),
+                            a.queries,
+                            f"{a.seconds / p.seconds:.2f}",
+                            f"{a.queries / p.queries:.2f}",
+                            a.queries - p.queries,
+                        )
+                    )
                     print(f"  measured: {title}", flush=True)
                 load_after = os.getloadavg()
         finally:
