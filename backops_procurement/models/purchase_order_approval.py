@@ -207,7 +207,9 @@ class PurchaseOrder(models.Model):
                 "You cannot approve %(order)s: it waits for %(tier)s, approved by %(approvers)s.",
                 order=self.name,
                 tier=tier.name,
-                approvers=", ".join(tier._get_approvers().mapped("name")) or tier.group_id.full_name,
+                # a user being created has no name yet
+                approvers=", ".join(name for name in tier._get_approvers().mapped("name") if name)
+                or tier.group_id.full_name,
             )
         if not self.company_id.backops_approval_allow_self and user in self._backops_requesters():
             return self.env._(
