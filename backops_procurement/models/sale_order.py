@@ -113,29 +113,38 @@ class SaleOrder(models.Model):
             order.procurement_summary = next((status for status in SUMMARY_PRIORITY if order_counts[status]), False)
 
     def _search_procurement_summary(self, operator, value):
+        return self._search_line_status_summary("procurement_status", SUMMARY_PRIORITY, operator, value)
+
+    def _search_line_status_summary(self, fname, priority, operator, value):
+        """Domain of the orders whose summary of their lines' ``fname`` is ``value``:
+        a line in that status and none in a status before it in ``priority``; False,
+        no line in any of them."""
         if operator not in ("=", "!=", "in", "not in"):
-            raise NotImplementedError(self.env._("Unsupported search on the procurement summary."))
+            raise NotImplementedError(
+                self.env._("Unsupported search on %(field)s.", field=self._fields[fname].string or fname)
+            )
         values = [value] if operator in ("=", "!=") else list(value)
         domains = []
         for status in values:
             if not status:
-                domains.append([("id", "not in", self._orders_with_status(SUMMARY_PRIORITY))])
+                domains.append([("id", "not in", self._orders_with_status(priority, fname))])
                 continue
-            more_urgent = SUMMARY_PRIORITY[: SUMMARY_PRIORITY.index(status)]
-            domain = [("id", "in", self._orders_with_status([status]))]
-            if more_urgent:
-                domain.append(("id", "not in", self._orders_with_status(more_urgent)))
+            if status not in priority:
+                continue  # a status no line has
+            before = priority[: priority.index(status)]
+            domain = [("id", "in", self._orders_with_status([status], fname))]
+            if before:
+                domain.append(("id", "not in", self._orders_with_status(before, fname)))
             domains.append(domain)
         domain = expression.OR(domains) if domains else expression.FALSE_DOMAIN
         if operator in ("!=", "not in"):
             domain = ["!"] + expression.normalize_domain(domain)
         return domain
 
-    def _orders_with_status(self, statuses):
-        """Subquery of the sale orders having a need in one of ``statuses``."""
-        return (
-            self.env["sale.order.line"].sudo()._search([("procurement_status", "in", statuses)]).subselect("order_id")
-        )
+    def _orders_with_status(self, statuses, fname="procurement_status"):
+        """Subquery of the sale orders having a line whose ``fname`` is one of ``statuses``."""
+        # sudo: which lines exist decides the order's summary, not who may read them
+        return self.env["sale.order.line"].sudo()._search([(fname, "in", statuses)]).subselect("order_id")
 
     # ------------------------------------------------------------------
     # Purchase orders covering the needs (extends sale_purchase)

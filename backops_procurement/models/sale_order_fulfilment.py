@@ -2,7 +2,6 @@ from collections import defaultdict
 
 from odoo import api, fields, models
 from odoo.exceptions import UserError
-from odoo.osv import expression
 
 from .sale_order_line_fulfilment import FULFILMENT_STATUSES
 
@@ -64,26 +63,8 @@ class SaleOrder(models.Model):
             order.backops_all_delivered = order_statuses == {"delivered"}
 
     def _search_backops_fulfilment_summary(self, operator, value):
-        if operator not in ("=", "!=", "in", "not in"):
-            raise NotImplementedError(self.env._("Unsupported search on the fulfilment summary."))
-        values = [value] if operator in ("=", "!=") else list(value)
-        # sudo: which lines exist decides the order's summary, not who may read them
-        Line = self.env["sale.order.line"].sudo()
-        domains = []
-        for status in values:
-            if status not in FULFILMENT_ORDER:
-                continue
-            # orders with a line at this stage and none behind it
-            domain = [("id", "in", Line._search([("backops_fulfilment_status", "=", status)]).subselect("order_id"))]
-            less_advanced = FULFILMENT_ORDER[: FULFILMENT_ORDER.index(status)]
-            if less_advanced:
-                behind = Line._search([("backops_fulfilment_status", "in", less_advanced)])
-                domain.append(("id", "not in", behind.subselect("order_id")))
-            domains.append(domain)
-        domain = expression.OR(domains) if domains else expression.FALSE_DOMAIN
-        if operator in ("!=", "not in"):
-            domain = ["!"] + expression.normalize_domain(domain)
-        return domain
+        # the least advanced stage first
+        return self._search_line_status_summary("backops_fulfilment_status", FULFILMENT_ORDER, operator, value)
 
     # ------------------------------------------------------------------
     # Fulfilled: a person's decision

@@ -105,13 +105,19 @@ class SaleOrderLine(models.Model):
         for line in self - stored:
             line._set_procurement_values_from_cache()
         if stored:
-            # The ORM hands computes over in batches of 1,000 records; take every
-            # line whose status is pending at once, so that one query reads and one
-            # writes however many needs changed.
-            stored |= self.env.records_to_compute(self._fields["procurement_status"]).filtered("id")
-            for fname in ("procurement_allocated_qty", "procurement_remaining_qty", "procurement_status"):
-                self.env.remove_to_compute(self._fields[fname], stored)
-            stored._update_procurement_values()
+            stored._backops_take_pending(
+                ("procurement_status", "procurement_allocated_qty", "procurement_remaining_qty")
+            )._update_procurement_values()
+
+    def _backops_take_pending(self, fnames):
+        """These stored lines and every other line whose ``fnames`` (computed
+        together) are pending, taken off the ORM's list of what to compute. The ORM
+        hands computes over in batches of 1,000 records; taking every pending line at
+        once lets one query read and one write however many lines changed."""
+        lines = self | self.env.records_to_compute(self._fields[fnames[0]]).filtered("id")
+        for fname in fnames:
+            self.env.remove_to_compute(self._fields[fname], lines)
+        return lines
 
     def _procurement_label(self):
         """How messages name a need: its sale order and product."""

@@ -148,13 +148,8 @@ class SaleOrderLine(models.Model):
             line.update(dict.fromkeys(FULFILMENT_FIELDS, False))
             line.backops_fulfilment_status = line._backops_status_from(0.0, 0.0, 0.0)
         if stored:
-            # every pending line at once: one query reads, one writes (see
-            # _update_procurement_values for why SQL)
-            field = self._fields["backops_fulfilment_status"]
-            stored |= self.env.records_to_compute(field).filtered("id")
-            for fname in FULFILMENT_FIELDS:
-                self.env.remove_to_compute(self._fields[fname], stored)
-            stored._update_backops_fulfilment()
+            # every pending line at once (see _update_procurement_values for why SQL)
+            stored._backops_take_pending(FULFILMENT_FIELDS)._update_backops_fulfilment()
 
     def _backops_status_from(self, ordered, received, ready):
         self.ensure_one()

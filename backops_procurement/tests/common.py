@@ -131,6 +131,17 @@ class ProcurementCommon(TransactionCase):
             }
         )
 
+    def _validate(self, picking, quantities):
+        """Validate ``picking`` for ``quantities`` ({product: qty in the move's unit})
+        as a user does, keeping Odoo's backorder of the rest; returns the backorders."""
+        for move in picking.move_ids:
+            move.quantity = quantities.get(move.product_id, 0.0)
+            move.picked = bool(move.quantity)
+        action = picking.button_validate()
+        if action is not True:
+            Form.from_action(self.env, action).save().process()
+        return picking.backorder_ids
+
     @staticmethod
     def _line(order, product):
         return order.order_line.filtered(lambda line: line.product_id == product)

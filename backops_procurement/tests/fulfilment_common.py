@@ -1,4 +1,4 @@
-from odoo.tests import Form, new_test_user
+from odoo.tests import new_test_user
 
 from .common import ProcurementCommon
 
@@ -40,17 +40,6 @@ class FulfilmentCommon(ProcurementCommon):
         if confirm:
             rfq.button_confirm()
         return rfq
-
-    def _validate(self, picking, quantities):
-        """Validate ``picking`` for ``quantities`` ({product: qty in the move's unit})
-        as a user does, keeping Odoo's backorder of the rest."""
-        for move in picking.move_ids:
-            move.quantity = quantities.get(move.product_id, 0.0)
-            move.picked = bool(move.quantity)
-        action = picking.button_validate()
-        if action is not True:
-            Form.from_action(self.env, action).save().process()
-        return picking.backorder_ids
 
     def _receive(self, purchase, quantities):
         receipt = purchase.picking_ids.filtered(lambda p: p.state not in ("done", "cancel"))

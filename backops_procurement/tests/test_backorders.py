@@ -48,13 +48,7 @@ class BackorderCommon(ProcurementCommon):
     def _deliver(self, picking, quantities):
         """Ship ``quantities`` ({product: qty}) of ``picking`` the way a user does,
         keeping a backorder of the rest."""
-        for move in picking.move_ids:
-            move.quantity = quantities.get(move.product_id, 0.0)
-            move.picked = bool(move.quantity)
-        action = picking.button_validate()
-        if action is not True:
-            Form.from_action(self.env, action).save().process()
-        return picking.backorder_ids
+        return self._validate(picking, quantities)
 
     def _backorder(self, order):
         """Ship one unit of the order's first line, from one unit put in stock for

@@ -80,8 +80,14 @@ class TestFulfilmentStatus(FulfilmentCommon):
     def test_quotations_and_cancelled_orders_have_no_fulfilment_status(self):
         quotation = self._create_sale_order([(self.cart, 5)], confirm=False)
         self.assertFalse(quotation.order_line.backops_fulfilment_status)
+        # searched as the ordering summary is: False, no line with a status
+        Order = self.env["sale.order"]
+        self.assertIn(quotation, Order.search([("backops_fulfilment_summary", "=", False)]))
+        self.assertNotIn(quotation, Order.search([("backops_fulfilment_summary", "!=", False)]))
+        self.assertNotIn(quotation, Order.search([("backops_fulfilment_summary", "in", ["to_order", "bogus"])]))
         quotation.action_confirm()
         self.assertEqual(quotation.order_line.backops_fulfilment_status, "to_order")
+        self.assertIn(quotation, Order.search([("backops_fulfilment_summary", "in", ["to_order", "bogus"])]))
         quotation._action_cancel()
         self.assertFalse(quotation.order_line.backops_fulfilment_status)
 
