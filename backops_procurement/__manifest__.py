@@ -48,6 +48,7 @@
     ],
     "demo": [
         "demo/backops_procurement_demo.xml",
+        "demo/backops_holds_demo.xml",
     ],
     "assets": {
         "web.assets_tests": [

@@ -1,3 +1,5 @@
+from collections import defaultdict
+
 from odoo import api, fields, models
 from odoo.tools import float_compare, float_is_zero
 
@@ -27,6 +29,24 @@ class SaleOrderLine(models.Model):
             line.backops_reserved_qty = (
                 line.product_id.uom_id._compute_quantity(quantity, line.product_uom) if quantity else 0.0
             )
+
+    def _compute_qty_at_date(self):
+        """Odoo's availability widget of a quotation counts what the quotation itself
+        holds as available to it: held stock is no longer free, but it is free for
+        this quotation."""
+        res = super()._compute_qty_at_date()
+        quotation_lines = self.filtered(lambda line: line.id and line.state in ("draft", "sent") and line.product_id)
+        held = self.env["stock.move"]._backops_held_quantities(quotation_lines)
+        if not held:
+            return res
+        held_per_product = defaultdict(float)  # (order, product): in the product's unit
+        for line in quotation_lines:
+            held_per_product[line.order_id, line.product_id] += held.get(line.id, 0.0)
+        for line in quotation_lines:
+            quantity = held_per_product[line.order_id, line.product_id]
+            if quantity and line.product_uom:
+                line.free_qty_today += line.product_id.uom_id._compute_quantity(quantity, line.product_uom)
+        return res
 
     def _backops_hold_wanted_qty(self):
         """What the line may hold, in its product's unit."""

@@ -95,6 +95,16 @@ class TestQuoteStockHold(HoldCommon):
             self.assertEqual(move.product_uom_qty, move.quantity, "the scheduler never tops a hold up")
         self.assertEqual(quote.order_line.mapped("qty_delivered"), [0, 0, 0])
 
+    def test_availability_widget_counts_the_quotations_own_hold(self):
+        self._stock(self.cart, 6)
+        quote = self._quotation([(self.cart, 4), (self.cart, 2)])
+        other = self._quotation([(self.cart, 1)])
+        quote.action_backops_reserve()
+        self.env.invalidate_all()
+        first, second = quote.order_line
+        self.assertEqual((first.free_qty_today, second.free_qty_today), (6, 2))
+        self.assertEqual(other.order_line.free_qty_today, 0, "held for another quotation: not free")
+
     def test_nothing_free_holds_nothing(self):
         quote = self._quotation([(self.cart, 4)])
         action = quote.action_backops_reserve()
