@@ -46,6 +46,7 @@
     ],
     "demo": [
         "demo/backops_procurement_demo.xml",
+        "demo/backops_recurring_demo.xml",
     ],
     "assets": {
         "web.assets_tests": [
