@@ -71,7 +71,7 @@ def main():
     rows = []
     with environment(args) as env:
         for count in (args.templates // 10, args.templates):
-            repeat = 3 if count < 500 else 1
+            repeat = 3 if count < 50 else 1
             env.cr.execute("SAVEPOINT bench_recurring_size")
             templates = build(env, count)
             for confirm in (True, False):

@@ -34,7 +34,13 @@ class SaleOrder(models.Model):
     )
     backops_recurring_unit = fields.Selection(RECURRING_UNITS, string="Repeat Unit", default="month")
     backops_recurring_next_date = fields.Date(
-        string="Next Order Date", index="btree_not_null", help="The period date of the next order to generate."
+        string="Next Order Date",
+        compute="_compute_backops_recurring_next_date",
+        store=True,
+        readonly=False,
+        copy=True,
+        index="btree_not_null",
+        help="The period date of the next order to generate.",
     )
     backops_recurring_end_date = fields.Date(
         string="End Date", help="No order is generated for a period after this date."
@@ -56,6 +62,13 @@ class SaleOrder(models.Model):
             "A recurring template has only one order per period.",
         ),
     ]
+
+    @api.depends("backops_order_type")
+    def _compute_backops_recurring_next_date(self):
+        # an order made a template starts today, unless told otherwise
+        for order in self:
+            if order.backops_order_type == "recurring" and not order.backops_recurring_next_date:
+                order.backops_recurring_next_date = fields.Date.context_today(order)
 
     # ------------------------------------------------------------------
     # A template is never confirmed, delivered nor invoiced

@@ -133,6 +133,13 @@ class TestRecurringTemplateNeverConfirmed(RecurringCommon):
         order = self._create_sale_order([(self.pa_system, 1)], confirm=False)
         order.backops_recurring_interval = 0
 
+    @freeze_time("2026-02-03")
+    def test_quotation_made_a_template_starts_today(self):
+        order = self._create_sale_order([(self.pa_system, 1)], confirm=False)
+        self.assertFalse(order.backops_recurring_next_date)
+        order.backops_order_type = "recurring"
+        self.assertEqual(order.backops_recurring_next_date, date(2026, 2, 3))
+
     def test_copy_is_a_template_with_its_schedule(self):
         copy = self.template.copy()
         self.assertEqual(copy.backops_order_type, "recurring")
