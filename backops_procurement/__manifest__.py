@@ -17,12 +17,14 @@
         "data/mail_template_data.xml",
         "data/ir_cron_data.xml",
         "data/ir_cron_hold_data.xml",
+        "data/ir_cron_recurring_data.xml",
         "views/product_template_views.xml",
         "views/sale_order_line_views.xml",
         "views/sale_order_views.xml",
         "views/sale_order_reference_views.xml",
         "views/sale_order_hold_views.xml",
         "views/stock_move_hold_views.xml",
+        "views/sale_order_recurring_views.xml",
         "views/purchase_order_views.xml",
         "views/purchase_order_line_receiving_views.xml",
         "views/procurement_allocation_views.xml",
@@ -49,6 +51,7 @@
     "demo": [
         "demo/backops_procurement_demo.xml",
         "demo/backops_holds_demo.xml",
+        "demo/backops_recurring_demo.xml",
     ],
     "assets": {
         "web.assets_tests": [

@@ -25,6 +25,7 @@ from . import sale_order
 from . import sale_order_fulfilment
 from . import sale_order_reference
 from . import sale_order_hold
+from . import sale_order_recurring
 from . import procurement_export
 from . import buyer_read_access
 from . import purchase_order_line

@@ -25,3 +25,5 @@ from . import test_delivery_shipping
 from . import test_close_remaining
 from . import test_tours
 from . import test_quote_stock_hold
+from . import test_recurring_orders
+from . import test_order_reference

@@ -9,3 +9,4 @@ from . import base_partner_merge
 from . import deliver
 from . import delivery_return
 from . import close_remaining
+from . import sale_make_invoice_advance
