@@ -9,3 +9,4 @@ from . import base_partner_merge
 from . import deliver
 from . import delivery_return
 from . import close_remaining
+from . import purchase_requisition_create_alternative
