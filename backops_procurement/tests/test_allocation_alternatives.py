@@ -147,6 +147,29 @@ class TestAllocationAlternatives(AlternativesCommon):
         rfq.with_user(self.buyer).button_cancel()
         self.assertEqual(self._status(chairs), (18, "short"))
 
+    def _queries_to_cancel(self, count):
+        """Queries to cancel an RFQ whose one line covers ``count`` needs, with an alternative."""
+        needs = self._create_sale_order([(self.stage_deck, 1)] * count).order_line
+        rfq = self._create_rfq(self.vendor_a, [(self.stage_deck, count)], user=self.buyer)
+        self.env["backops.procurement.allocation"].create(
+            [{"sale_line_id": need.id, "purchase_line_id": rfq.order_line.id, "quantity": 1} for need in needs]
+        )
+        alternative = self._create_alternative(rfq, self.vendor_b)
+        rfq = rfq.with_user(self.buyer)
+        self.env.invalidate_all()
+        before = self.env.cr.sql_log_count
+        rfq.button_cancel()
+        self.env.flush_all()
+        queries = self.env.cr.sql_log_count - before
+        self.assertEqual(alternative.order_line.procurement_allocated_qty, count)
+        self.assertEqual(set(needs.mapped("procurement_status")), {"on_order"})
+        return queries
+
+    def test_the_move_costs_no_query_per_need(self):
+        self._queries_to_cancel(5)  # the first cancel of the run fills Odoo's caches
+        few, many = self._queries_to_cancel(5), self._queries_to_cancel(50)
+        self.assertLess(many - few, 10, f"{few} queries for 5 needs, {many} for 50")
+
     # ------------------------------------------------------------------
     # keeping both, choosing lines
     # ------------------------------------------------------------------
