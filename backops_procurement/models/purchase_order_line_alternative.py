@@ -15,7 +15,7 @@ class PurchaseOrderLine(models.Model):
     def _get_procured_sale_lines(self):
         """A make-to-order line copied onto an alternative (purchase_requisition_stock
         copies Odoo's link with it) does not put the need on order a second time: in a
-        group of alternatives, the sale line counts on the line that already holds it,
+        group of alternatives, the sale line counts on the order that already holds it,
         else on the first alternative kept (see ``kept_order_key``), until that one is
         given up."""
         result = super()._get_procured_sale_lines()
@@ -30,15 +30,22 @@ class PurchaseOrderLine(models.Model):
             .sudo()
             .search([("purchase_order_id", "in", orders.ids), ("is_automatic", "=", True)])
         )
+        # the order that holds each sale line in its group: all its lines count (Odoo may
+        # buy one sale line on two lines of an order), the other alternatives' do not
         holders = {
-            (allocation.purchase_order_id.purchase_group_id.id, allocation.sale_line_id.id): allocation.purchase_line_id
+            (
+                allocation.purchase_order_id.purchase_group_id.id,
+                allocation.sale_line_id.id,
+            ): allocation.purchase_order_id
             for allocation in held
         }
-        holding = set(held.purchase_line_id.ids)
-        for line in grouped.sorted(lambda line: (line.id not in holding, kept_order_key(line.order_id), line.id)):
-            group = line.order_id.purchase_group_id.id
+        holding = set(held.purchase_order_id.ids)
+        for line in grouped.sorted(
+            lambda line: (line.order_id.id not in holding, kept_order_key(line.order_id), line.id)
+        ):
+            order = line.order_id
             for sale_line in list(result[line.id]):
-                if holders.setdefault((group, sale_line.id), line) != line:
+                if holders.setdefault((order.purchase_group_id.id, sale_line.id), order) != order:
                     del result[line.id][sale_line]
         return result
 
