@@ -7,7 +7,7 @@
     "website": "https://github.com/backops/backops_procurement",
     "author": "BackOps",
     "license": "LGPL-3",
-    "depends": ["sale_purchase_stock", "stock_dropshipping"],
+    "depends": ["sale_purchase_stock", "stock_dropshipping", "purchase_requisition_stock"],
     "data": [
         "security/backops_procurement_security.xml",
         "security/ir.model.access.csv",

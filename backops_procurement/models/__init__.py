@@ -44,3 +44,5 @@ from . import backorder_fill
 from . import backorder_fill_line
 from . import report_pick_list
 from . import report_packing_list
+from . import purchase_order_alternative
+from . import purchase_order_line_alternative

@@ -248,8 +248,12 @@ class PurchaseOrderLine(models.Model):
         totals_before = Allocation._allocated_per_need(needs) if needs else {}
         with orders._backops_guard_approvals(regroup=True):
             res = super().write(vals)
+            # taking links away is Odoo's own cancel (as the user) and only lowers what is
+            # on order; adding or changing one is not for users
             relinked = [
-                line_id for line_id, link in self.browse(links)._backops_sale_links().items() if links[line_id] != link
+                line_id
+                for line_id, (sale_line, moves) in self.browse(links)._backops_sale_links().items()
+                if sale_line not in (links[line_id][0], False) or not moves <= links[line_id][1]
             ]
             if relinked:
                 raise UserError(

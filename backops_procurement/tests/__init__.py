@@ -27,3 +27,4 @@ from . import test_tours
 from . import test_quote_stock_hold
 from . import test_recurring_orders
 from . import test_order_reference
+from . import test_allocation_alternatives

@@ -10,3 +10,4 @@ from . import deliver
 from . import delivery_return
 from . import close_remaining
 from . import sale_make_invoice_advance
+from . import purchase_requisition_create_alternative
