@@ -20,6 +20,7 @@
         "views/sale_order_line_views.xml",
         "views/sale_order_views.xml",
         "views/sale_order_reference_views.xml",
+        "views/sale_order_return_views.xml",
         "views/purchase_order_views.xml",
         "views/purchase_order_line_receiving_views.xml",
         "views/procurement_allocation_views.xml",

@@ -19,6 +19,8 @@ from . import sale_order_line_delivery
 from . import sale_order
 from . import sale_order_fulfilment
 from . import sale_order_reference
+from . import sale_order_return
+from . import sale_order_line_return
 from . import procurement_export
 from . import buyer_read_access
 from . import purchase_order_line
