@@ -35,6 +35,7 @@ from . import stock_move_receipt_reservation
 from . import stock_picking
 from . import backorder_fill_service
 from . import backorder_fill
+from . import backorder_fill_invoice
 from . import backorder_fill_line
 from . import report_pick_list
 from . import report_packing_list
