@@ -265,10 +265,9 @@ class SaleOrder(models.Model):
         REPEATABLE READ a transaction that waited for a lock still reads its old
         snapshot; an updated row makes it fail to serialize, and Odoo retries it,
         then it sees the returns of the one before."""
-        originals = self.backops_ref_order_id
-        if not originals:
+        lines = self.backops_ref_order_id.order_line
+        if not lines:
             return
-        lines = originals.order_line
         self.env.flush_all()
         # raw SQL, last resort: the ORM has no way to take a row lock; write_date
         # and write_uid are set as the ORM would, and invalidated below
