@@ -223,6 +223,15 @@ class TestSaleReturn(ReturnCommon):
         with self.assertRaisesRegex(UserError, "Set the Return Handling Charge"):
             order.with_user(self.salesman).action_backops_create_return()
 
+    def test_charge_set_in_the_sales_settings(self):
+        other = self.env["product.product"].create({"name": "Restocking Fee", "type": "service", "list_price": 3})
+        with Form(self.env["res.config.settings"]) as settings:
+            self.assertEqual(settings.backops_return_fee_product_id, self.fee)
+            settings.backops_return_fee_product_id = other
+        self.assertEqual(self.company.backops_return_fee_product_id, other)
+        ret = self._create_return(self._delivered_order(), {self.riser: 1})
+        self.assertEqual((self._line(ret, other).price_unit, len(ret.order_line)), (3.0, 2))
+
     def test_two_returns_beyond_what_was_delivered(self):
         order = self._delivered_order()
         first = self._create_return(order, {self.riser: 6})
