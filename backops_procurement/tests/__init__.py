@@ -24,5 +24,6 @@ from . import test_receiving
 from . import test_delivery_shipping
 from . import test_close_remaining
 from . import test_tours
+from . import test_quote_stock_hold
 from . import test_sale_return
 from . import test_backorder_fill_invoice
