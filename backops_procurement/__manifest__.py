@@ -25,6 +25,7 @@
         "views/sale_order_hold_views.xml",
         "views/stock_move_hold_views.xml",
         "views/sale_order_recurring_views.xml",
+        "views/sale_order_return_views.xml",
         "views/purchase_order_views.xml",
         "views/purchase_order_line_receiving_views.xml",
         "views/procurement_allocation_views.xml",
@@ -52,6 +53,7 @@
         "demo/backops_procurement_demo.xml",
         "demo/backops_holds_demo.xml",
         "demo/backops_recurring_demo.xml",
+        "demo/backops_returns_demo.xml",
     ],
     "assets": {
         "web.assets_tests": [

@@ -26,6 +26,8 @@ from . import sale_order_fulfilment
 from . import sale_order_reference
 from . import sale_order_hold
 from . import sale_order_recurring
+from . import sale_order_return
+from . import sale_order_line_return
 from . import procurement_export
 from . import buyer_read_access
 from . import purchase_order_line
@@ -41,6 +43,7 @@ from . import stock_move_hold
 from . import stock_picking
 from . import backorder_fill_service
 from . import backorder_fill
+from . import backorder_fill_invoice
 from . import backorder_fill_line
 from . import report_pick_list
 from . import report_packing_list

@@ -25,6 +25,14 @@ class BackorderFillLine(models.Model):
     remaining_qty = fields.Float(string="Remains", digits="Product Unit of Measure", compute="_compute_remaining_qty")
     outcome = fields.Selection(OUTCOMES, readonly=True)
     reason = fields.Char(readonly=True)
+    invoice_id = fields.Many2one(
+        "account.move",
+        string="Invoice",
+        readonly=True,
+        check_company=True,
+        groups="account.group_account_invoice,sales_team.group_sale_salesman",
+    )
+    invoice_note = fields.Char(string="Invoicing", readonly=True)
     email = fields.Selection([("complete", "Order complete"), ("partial", "Partial shipment")], readonly=True)
 
     @api.depends("needed_qty", "fill_qty")

@@ -178,6 +178,8 @@ class SaleOrder(models.Model):
             "user_id",
             "date_order",
             "commitment_date",
+            # whether its lines are needs at all: a return's lines are not
+            "backops_order_type",
             "order_line",
             "procurement_need_count",
             "procurement_needs_order_count",

@@ -15,6 +15,13 @@ class ResCompany(models.Model):
         "each need received on its open customer delivery, so that no other order takes "
         "it. Off: Odoo's behaviour (whichever delivery reserves first).",
     )
+    backops_return_fee_product_id = fields.Many2one(
+        "product.product",
+        string="Return Handling Charge",
+        domain="[('type', '=', 'service'), ('company_id', 'in', [id, False])]",
+        help="Service charged on every return order (Create Return), less from the customer's credit note; "
+        "its name and price can be changed on each return.",
+    )
     backops_purchasing_team_group_id = fields.Many2one(
         "res.groups",
         string="Purchasing Team Group",

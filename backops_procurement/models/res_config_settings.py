@@ -6,6 +6,7 @@ class ResConfigSettings(models.TransientModel):
 
     backops_block_over_ordering = fields.Boolean(related="company_id.backops_block_over_ordering", readonly=False)
     backops_reserve_on_receipt = fields.Boolean(related="company_id.backops_reserve_on_receipt", readonly=False)
+    backops_return_fee_product_id = fields.Many2one(related="company_id.backops_return_fee_product_id", readonly=False)
     backops_purchasing_team_group_id = fields.Many2one(
         related="company_id.backops_purchasing_team_group_id", readonly=False
     )

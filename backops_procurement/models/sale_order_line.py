@@ -94,6 +94,7 @@ class SaleOrderLine(models.Model):
     @api.depends(
         "display_type",
         "state",
+        "order_id.backops_order_type",
         "product_id.subject_to_procurement",
         "product_uom_qty",
         "product_uom",
@@ -160,6 +161,7 @@ class SaleOrderLine(models.Model):
         env["product.product"].flush_model(["product_tmpl_id"])
         env["product.template"].flush_model(["subject_to_procurement"])
         env["uom.uom"].flush_model(["rounding"])
+        env["sale.order"].flush_model(["backops_order_type"])
         # write_uid/write_date: the UPDATE sets them, a pending value would be lost
         self.flush_recordset(
             ["display_type", "state", "product_id", "product_uom", "product_uom_qty", "write_uid", "write_date"]
@@ -170,7 +172,9 @@ class SaleOrderLine(models.Model):
                 """
             SELECT sol.id,
                    sol.display_type IS NULL AND sol.state = 'sale'
-                       AND COALESCE(tmpl.subject_to_procurement, FALSE),
+                       AND COALESCE(tmpl.subject_to_procurement, FALSE)
+                       -- goods coming back on a return are no need to order
+                       AND so.backops_order_type IS DISTINCT FROM 'return',
                    COALESCE(sol.product_uom_qty, 0),
                    COALESCE(uom.rounding, 0.01),
                    COALESCE(alloc.quantity, 0),
@@ -178,6 +182,7 @@ class SaleOrderLine(models.Model):
                    sol.procurement_remaining_qty,
                    sol.procurement_status
               FROM sale_order_line sol
+              JOIN sale_order so ON so.id = sol.order_id
          LEFT JOIN product_product product ON product.id = sol.product_id
          LEFT JOIN product_template tmpl ON tmpl.id = product.product_tmpl_id
          LEFT JOIN uom_uom uom ON uom.id = sol.product_uom

@@ -123,6 +123,7 @@ class SaleOrderLine(models.Model):
     @api.depends(
         "display_type",
         "state",
+        "order_id.backops_order_type",
         "product_id.subject_to_procurement",
         "product_uom_qty",
         "product_uom",
@@ -153,7 +154,7 @@ class SaleOrderLine(models.Model):
 
     def _backops_status_from(self, ordered, received, ready):
         self.ensure_one()
-        if self.display_type or self.state != "sale" or not self.product_id:
+        if self.display_type or self.state != "sale" or not self.product_id or self._backops_is_return():
             return False
         return fulfilment_status(
             self._is_procurement_need(),
@@ -190,6 +191,7 @@ class SaleOrderLine(models.Model):
         env["product.product"].flush_model(["product_tmpl_id"])
         env["product.template"].flush_model(["subject_to_procurement"])
         env["uom.uom"].flush_model(["rounding", "factor"])
+        env["sale.order"].flush_model(["backops_order_type"])
         self.flush_recordset(
             [
                 "display_type",
@@ -208,7 +210,9 @@ class SaleOrderLine(models.Model):
             SQL(
                 """
             SELECT sol.id,
-                   sol.display_type IS NULL AND sol.state = 'sale' AND sol.product_id IS NOT NULL,
+                   sol.display_type IS NULL AND sol.state = 'sale' AND sol.product_id IS NOT NULL
+                       -- a return's lines bring goods back: no fulfilment to follow
+                       AND so.backops_order_type IS DISTINCT FROM 'return',
                    COALESCE(tmpl.subject_to_procurement, FALSE),
                    COALESCE(sol.product_uom_qty, 0),
                    COALESCE(sol.qty_delivered, 0),
@@ -221,6 +225,7 @@ class SaleOrderLine(models.Model):
                    sol.backops_qty_ordered, sol.backops_qty_received, sol.backops_qty_ready,
                    sol.backops_fulfilment_status, sol.backops_expected_date, sol.backops_is_late
               FROM sale_order_line sol
+              JOIN sale_order so ON so.id = sol.order_id
          LEFT JOIN product_product product ON product.id = sol.product_id
          LEFT JOIN product_template tmpl ON tmpl.id = product.product_tmpl_id
          LEFT JOIN uom_uom uom ON uom.id = sol.product_uom

@@ -28,3 +28,5 @@ from . import test_quote_stock_hold
 from . import test_recurring_orders
 from . import test_order_reference
 from . import test_allocation_alternatives
+from . import test_sale_return
+from . import test_backorder_fill_invoice

@@ -227,8 +227,16 @@ class TestQuoteStockHold(HoldCommon):
         cancelled.action_cancel()
         template = self._quotation([(self.cart, 1)])
         template.backops_order_type = "recurring"
-        returned = self._quotation([(self.cart, 1)])
-        returned.backops_order_type = "return"
+        # a return is made from its original, never by changing a quotation's type
+        returned = self.env["sale.order"].create(
+            {
+                "partner_id": confirmed.partner_id.id,
+                "backops_order_type": "return",
+                "backops_ref_order_id": confirmed.id,
+                "user_id": self.salesman.id,
+                "order_line": [Command.create({"product_id": self.cart.id, "product_uom_qty": 0})],
+            }
+        )
         quote = self._quotation([(self.cart, 1)])
         for order in confirmed | cancelled | template | returned:
             with self.assertRaisesRegex(UserError, "Only quotations can hold stock"):
