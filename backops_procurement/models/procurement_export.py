@@ -1,11 +1,15 @@
 import json
+from collections import defaultdict
 
 from odoo import api, fields, models
 from odoo.exceptions import AccessError, MissingError, UserError
 from odoo.osv import expression
+from odoo.tools import SQL
 
 DOMAIN_OPERATORS = ("&", "|", "!")
 DOMAIN_SCALARS = (str, int, float, bool, type(None))
+# records an export reads at a time
+EXPORT_CHUNK = 2000
 
 
 class ProcurementExport(models.TransientModel):
@@ -81,56 +85,16 @@ class SaleOrderLine(models.Model):
     @api.model
     def _get_procurement_export_data(self, domain):
         """Sheets of the XLSX export of the needs matching ``domain``: a list of
-        (title, headers, rows), gathered before anything is written.
+        (title, headers, rows). The rows are generators that read the records
+        ``EXPORT_CHUNK`` at a time and forget them after each chunk, so that
+        exporting 50,000 needs takes no more memory than exporting 5,000; the sheets
+        are written one after the other, in one pass.
 
         Everything is read as the current user: a salesperson gets the needs of the
         orders they may read and the allocations of those needs, whatever else the
         RFQs cover."""
-        needs = self.search(expression.AND([[("procurement_status", "!=", False)], domain]))
-        allocations = self.env["backops.procurement.allocation"].search([("sale_line_id", "in", needs.ids)])
-        ordered = dict.fromkeys(needs, 0.0)
-        for allocation in allocations:
-            if allocation.purchase_state in ("purchase", "done"):
-                ordered[allocation.sale_line_id] += allocation.quantity
-        statuses = dict(self._fields["procurement_status"]._description_selection(self.env))
-        need_rows = [
-            (
-                need.order_id.name,
-                need.order_partner_id.display_name,
-                need.procurement_section or "",
-                need.product_id.display_name,
-                need.product_uom_qty,
-                need.product_uom.name,
-                statuses[need.procurement_status],
-                ordered[need],
-                need.procurement_allocated_qty,
-                need.procurement_remaining_qty,
-                need.procurement_vendor_id.display_name or "",
-                need.salesman_id.name or "",
-                need.order_id.commitment_date or "",
-            )
-            for need in needs
-        ]
-        purchase_states = dict(self.env["purchase.order"]._fields["state"]._description_selection(self.env))
-        # sudo: the reference of the RFQ of an allocation the user reads, as the
-        # allocation shows it (salespeople have no right on purchase orders)
-        rfq_names = {allocation: allocation.purchase_order_id.sudo().name for allocation in allocations}
-        allocations = allocations.sorted(lambda a: (a.partner_id.display_name or "", rfq_names[a], a.id))
-        allocation_rows = [
-            (
-                allocation.partner_id.display_name,
-                rfq_names[allocation],
-                purchase_states[allocation.purchase_state],
-                allocation.sale_order_id.name,
-                allocation.sale_line_id.procurement_section or "",
-                allocation.product_id.display_name,
-                allocation.quantity,
-                allocation.product_uom.name,
-                allocation.purchase_uom_qty,
-                allocation.purchase_uom.name,
-            )
-            for allocation in allocations
-        ]
+        need_domain = expression.AND([[("procurement_status", "!=", False)], domain])
+        need_ids = self.search(need_domain).ids
         return [
             (
                 self.env._("Needs"),
@@ -149,7 +113,7 @@ class SaleOrderLine(models.Model):
                     self.env._("Salesperson"),
                     self.env._("Delivery Date"),
                 ],
-                need_rows,
+                self._procurement_export_need_rows(need_ids),
             ),
             (
                 self.env._("Allocations by Vendor"),
@@ -165,9 +129,90 @@ class SaleOrderLine(models.Model):
                     self.env._("In Purchase Unit"),
                     self.env._("Purchase Unit"),
                 ],
-                allocation_rows,
+                self._procurement_export_allocation_rows(need_domain),
             ),
         ]
+
+    @api.model
+    def _procurement_export_chunks(self, model, ids):
+        """``ids`` of ``model`` as records, ``EXPORT_CHUNK`` at a time; what was
+        read for a chunk leaves the cache before the next one (nothing is pending:
+        an export writes nothing)."""
+        for start in range(0, len(ids), EXPORT_CHUNK):
+            yield self.env[model].browse(ids[start : start + EXPORT_CHUNK])
+            self.env.invalidate_all(flush=False)
+
+    @api.model
+    def _procurement_export_need_rows(self, need_ids):
+        statuses = dict(self._fields["procurement_status"]._description_selection(self.env))
+        Allocation = self.env["backops.procurement.allocation"]
+        for needs in self._procurement_export_chunks(self._name, need_ids):
+            ordered = defaultdict(float)
+            for need, quantity in Allocation._read_group(
+                [("sale_line_id", "in", needs.ids), ("purchase_state", "in", ("purchase", "done"))],
+                ["sale_line_id"],
+                ["quantity:sum"],
+            ):
+                ordered[need.id] = quantity
+            for need in needs:
+                yield (
+                    need.order_id.name,
+                    need.order_partner_id.display_name,
+                    need.procurement_section or "",
+                    need.product_id.display_name,
+                    need.product_uom_qty,
+                    need.product_uom.name,
+                    statuses[need.procurement_status],
+                    ordered[need.id],
+                    need.procurement_allocated_qty,
+                    need.procurement_remaining_qty,
+                    need.procurement_vendor_id.display_name or "",
+                    need.salesman_id.name or "",
+                    need.order_id.commitment_date or "",
+                )
+
+    @api.model
+    def _procurement_export_allocation_rows(self, need_domain):
+        """The allocations of the needs, by vendor, then RFQ, as the user reads them."""
+        purchase_states = dict(self.env["purchase.order"]._fields["state"]._description_selection(self.env))
+        Allocation = self.env["backops.procurement.allocation"]
+        allocations = Allocation._search([("sale_line_id", "in", self._search(need_domain))])
+        # sorted in the database (by the vendor's and the RFQ's names, which the
+        # ORM's order cannot reach), so that only ids are held
+        self.env["res.partner"].flush_model(["complete_name"])
+        self.env["purchase.order"].flush_model(["name"])
+        Allocation.flush_model(["partner_id", "purchase_order_id"])
+        self.env.cr.execute(
+            SQL(
+                """
+            SELECT alloc.id
+              FROM backops_procurement_allocation alloc
+         LEFT JOIN res_partner partner ON partner.id = alloc.partner_id
+         LEFT JOIN purchase_order po ON po.id = alloc.purchase_order_id
+             WHERE alloc.id IN %s
+          ORDER BY COALESCE(partner.complete_name, ''), po.name, alloc.id
+            """,
+                allocations.subselect(),
+            )
+        )
+        allocation_ids = [row[0] for row in self.env.cr.fetchall()]
+        for chunk in self._procurement_export_chunks(Allocation._name, allocation_ids):
+            # sudo: the reference of the RFQ of an allocation the user reads, as the
+            # allocation shows it (salespeople have no right on purchase orders)
+            rfq_names = {allocation.id: allocation.sudo().purchase_order_id.name for allocation in chunk}
+            for allocation in chunk:
+                yield (
+                    allocation.partner_id.display_name,
+                    rfq_names[allocation.id],
+                    purchase_states[allocation.purchase_state],
+                    allocation.sale_order_id.name,
+                    allocation.sale_line_id.procurement_section or "",
+                    allocation.product_id.display_name,
+                    allocation.quantity,
+                    allocation.product_uom.name,
+                    allocation.purchase_uom_qty,
+                    allocation.purchase_uom.name,
+                )
 
     def action_export_procurement_xlsx(self):
         """Download the needs (selected ones, or all those of the list) and their

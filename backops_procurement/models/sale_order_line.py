@@ -115,7 +115,9 @@ class SaleOrderLine(models.Model):
         together) are pending, taken off the ORM's list of what to compute. The ORM
         hands computes over in batches of 1,000 records; taking every pending line at
         once lets one query read and one write however many lines changed."""
-        lines = self | self.env.records_to_compute(self._fields[fnames[0]]).filtered("id")
+        pending = self.env.records_to_compute(self._fields[fnames[0]])
+        # new records' ids are false: dropped without building a record for each line
+        lines = self | self.browse([line_id for line_id in pending._ids if line_id])
         for fname in fnames:
             self.env.remove_to_compute(self._fields[fname], lines)
         return lines
@@ -167,75 +169,63 @@ class SaleOrderLine(models.Model):
             ["display_type", "state", "product_id", "product_uom", "product_uom_qty", "write_uid", "write_date"]
         )
 
+        # one statement reads, decides and writes: the status is decided in SQL
+        # exactly as procurement_status() decides it (each quantity rounded half
+        # away from zero at the unit's rounding, then compared), and only the lines
+        # whose values change are written
         env.cr.execute(
             SQL(
                 """
-            SELECT sol.id,
-                   sol.display_type IS NULL AND sol.state = 'sale'
-                       AND COALESCE(tmpl.subject_to_procurement, FALSE)
-                       -- goods coming back on a return are no need to order
-                       AND so.backops_order_type IS DISTINCT FROM 'return',
-                   COALESCE(sol.product_uom_qty, 0),
-                   COALESCE(uom.rounding, 0.01),
-                   COALESCE(alloc.quantity, 0),
-                   sol.procurement_allocated_qty,
-                   sol.procurement_remaining_qty,
-                   sol.procurement_status
-              FROM sale_order_line sol
-              JOIN sale_order so ON so.id = sol.order_id
-         LEFT JOIN product_product product ON product.id = sol.product_id
-         LEFT JOIN product_template tmpl ON tmpl.id = product.product_tmpl_id
-         LEFT JOIN uom_uom uom ON uom.id = sol.product_uom
-         LEFT JOIN (
-                SELECT alloc.sale_line_id, SUM(alloc.quantity) AS quantity
-                  FROM backops_procurement_allocation alloc
-                  JOIN purchase_order_line pol ON pol.id = alloc.purchase_line_id
-                  JOIN purchase_order po ON po.id = pol.order_id
-                 WHERE alloc.sale_line_id = ANY(%(ids)s) AND po.state != 'cancel'
-              GROUP BY alloc.sale_line_id
-              ) alloc ON alloc.sale_line_id = sol.id
-             WHERE sol.id = ANY(%(ids)s)
+            UPDATE sale_order_line sol
+               SET procurement_allocated_qty = new.allocated,
+                   procurement_remaining_qty = new.remaining,
+                   procurement_status = new.status,
+                   write_uid = %(uid)s,
+                   write_date = (now() at time zone 'UTC')
+              FROM (
+                SELECT line.id, line.allocated,
+                       CASE WHEN line.is_need THEN GREATEST(line.need - line.allocated, 0) ELSE 0 END AS remaining,
+                       CASE WHEN NOT line.is_need THEN NULL
+                            WHEN ROUND(line.allocated / line.rounding) <= 0 THEN 'needs_order'
+                            WHEN ROUND(line.allocated / line.rounding) < ROUND(line.need / line.rounding) THEN 'short'
+                            WHEN ROUND(line.allocated / line.rounding) > ROUND(line.need / line.rounding) THEN 'excess'
+                            ELSE 'on_order' END AS status
+                  FROM (
+                    SELECT sol.id,
+                           sol.display_type IS NULL AND sol.state = 'sale'
+                               AND COALESCE(tmpl.subject_to_procurement, FALSE)
+                               -- goods coming back on a return are no need to order
+                               AND so.backops_order_type IS DISTINCT FROM 'return' AS is_need,
+                           COALESCE(sol.product_uom_qty, 0)::numeric AS need,
+                           COALESCE(NULLIF(uom.rounding, 0), 0.01)::numeric AS rounding,
+                           COALESCE(alloc.quantity, 0)::numeric AS allocated
+                      FROM sale_order_line sol
+                      JOIN sale_order so ON so.id = sol.order_id
+                 LEFT JOIN product_product product ON product.id = sol.product_id
+                 LEFT JOIN product_template tmpl ON tmpl.id = product.product_tmpl_id
+                 LEFT JOIN uom_uom uom ON uom.id = sol.product_uom
+                 LEFT JOIN (
+                        SELECT alloc.sale_line_id, SUM(alloc.quantity) AS quantity
+                          FROM backops_procurement_allocation alloc
+                          JOIN purchase_order_line pol ON pol.id = alloc.purchase_line_id
+                          JOIN purchase_order po ON po.id = pol.order_id
+                         WHERE alloc.sale_line_id = ANY(%(ids)s) AND po.state != 'cancel'
+                      GROUP BY alloc.sale_line_id
+                      ) alloc ON alloc.sale_line_id = sol.id
+                     WHERE sol.id = ANY(%(ids)s)
+                  ) line
+              ) new
+             WHERE sol.id = new.id
+               AND (sol.procurement_status IS DISTINCT FROM new.status
+                    OR sol.procurement_allocated_qty IS DISTINCT FROM new.allocated
+                    OR COALESCE(sol.procurement_remaining_qty, 0) != new.remaining)
             """,
+                uid=env.uid,
                 ids=list(self.ids),
             )
         )
-        changed_ids, changed_allocated, changed_remaining, changed_status = [], [], [], []
-        for line_id, is_need, need, rounding, allocated, old_allocated, old_remaining, old_status in env.cr.fetchall():
-            need, allocated = float(need), float(allocated)
-            remaining = max(need - allocated, 0.0) if is_need else 0.0
-            status = procurement_status(need, allocated, float(rounding)) if is_need else None
-            if (
-                status != old_status
-                or old_allocated is None
-                or float(old_allocated) != allocated
-                or float(old_remaining or 0.0) != remaining
-            ):
-                changed_ids.append(line_id)
-                changed_allocated.append(allocated)
-                changed_remaining.append(remaining)
-                changed_status.append(status)
         fnames = ["procurement_allocated_qty", "procurement_remaining_qty", "procurement_status"]
-        if changed_ids:
-            env.cr.execute(
-                SQL(
-                    """
-                UPDATE sale_order_line sol
-                   SET procurement_allocated_qty = new.allocated,
-                       procurement_remaining_qty = new.remaining,
-                       procurement_status = new.status,
-                       write_uid = %s,
-                       write_date = (now() at time zone 'UTC')
-                  FROM unnest(%s::int[], %s::numeric[], %s::numeric[], %s::varchar[])
-                       AS new(id, allocated, remaining, status)
-                 WHERE sol.id = new.id
-                """,
-                    env.uid,
-                    changed_ids,
-                    changed_allocated,
-                    changed_remaining,
-                    changed_status,
-                )
-            )
+        if env.cr.rowcount:
             fnames += ["write_uid", "write_date"]
         self.invalidate_recordset(fnames, flush=False)
 

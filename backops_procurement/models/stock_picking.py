@@ -1,7 +1,9 @@
+from collections import defaultdict
+
 from odoo import api, fields, models
 from odoo.exceptions import UserError
 from odoo.osv import expression
-from odoo.tools import float_compare, float_is_zero
+from odoo.tools import SQL, float_compare, float_is_zero
 
 from ..tools import check_quantity, check_ship_date
 from .stock_move import OPEN_STATES
@@ -72,17 +74,28 @@ class StockPicking(models.Model):
     @api.depends("move_ids.product_uom_qty", "move_ids.quantity", "move_ids.state")
     def _compute_backops_fulfillable(self):
         """Each backorder alone, its lines sharing the stock: two lines of the same
-        product do not both count what is there."""
+        product do not both count what is there. A backorder counts the free stock
+        and what its own lines reserve, never what other deliveries reserve: the
+        answer does not depend on which backorders are read together."""
         backorders = self.filtered("backops_is_backorder")
         Service = self.env["backops.backorder.fill.service"]
-        pool = Service._stock_pool(backorders.move_ids.filtered(lambda m: m.state in OPEN_STATES))
+        moves_of = {picking: picking.move_ids.filtered(lambda m: m.state in OPEN_STATES) for picking in backorders}
+        all_moves = self.env["stock.move"].concat(*moves_of.values())
+        # one read of the free stock for all: each backorder then takes back only
+        # what its own lines reserve
+        pool = Service._stock_pool(all_moves)
+        reserved = defaultdict(float)
+        for move in all_moves:
+            reserved[(move.product_id.id, move.location_id.id)] += move._backops_reserved_product_qty()
         for picking in self:
             if picking not in backorders:
                 picking.backops_fulfillable = False
                 continue
-            rows, _used = Service._take(
-                Service._sorted_moves(picking.move_ids.filtered(lambda m: m.state in OPEN_STATES)), pool
-            )
+            own = defaultdict(float)
+            for move in moves_of[picking]:
+                own[(move.product_id.id, move.location_id.id)] += move._backops_reserved_product_qty()
+            picking_pool = {key: pool[key] - reserved[key] + own[key] for key in own}
+            rows, _used = Service._take(Service._sorted_moves(moves_of[picking]), picking_pool)
             rounding = {row.move: row.move.product_id.uom_id.rounding for row in rows}
             if rows and all(
                 float_compare(row.fill, row.needed, precision_rounding=rounding[row.move]) >= 0 for row in rows
@@ -97,10 +110,99 @@ class StockPicking(models.Model):
         if operator not in ("=", "!=", "in", "not in"):
             raise NotImplementedError(self.env._("Unsupported search on fulfillable backorders."))
         values = {value} if operator in ("=", "!=") else set(value)
-        backorders = self.search(self._backops_backorder_domain())
-        matching = backorders.filtered(lambda picking: picking.backops_fulfillable in values)
-        positive = operator in ("=", "in")
-        return [("id", "in" if positive else "not in", matching.ids)]
+        unknown = values - {key for key, _label in FULFILLABLE} - {False}
+        if unknown:
+            raise UserError(
+                self.env._("%(values)s is not a fulfillable value.", values=", ".join(map(str, sorted(unknown))))
+            )
+        backorder = self._backops_backorder_domain()
+        domains = []
+        if values & {"complete", "partial"}:
+            domains.append([("id", "in", self._backops_fulfillable_sql(values & {"complete", "partial"}))])
+        if "none" in values:
+            domains.append([*backorder, ("id", "not in", self._backops_fulfillable_sql({"complete", "partial"}))])
+        if False in values:
+            domains.append(["!", *expression.normalize_domain(backorder)])
+        domain = expression.OR(domains) if domains else expression.FALSE_DOMAIN
+        return domain if operator in ("=", "in") else ["!", *expression.normalize_domain(domain)]
+
+    @api.model
+    def _backops_fulfillable_sql(self, answers):
+        """A subquery of the ids of the backorders whose answer is one of ``answers``
+        ("complete", "partial"), decided in the database as
+        ``_compute_backops_fulfillable`` decides it in Python: per backorder, product
+        and source location, the quantity its open lines need (in the product's unit)
+        against the product's free quantity in that location and below (quants'
+        quantity less what they reserve, rounded as Odoo's ``free_qty``, never below
+        zero) plus what those lines reserve themselves; products that are not
+        storable are always there. Complete: every line can ship in full; partial:
+        not that, but some line can ship at least one unit of its rounding."""
+        env = self.env
+        env["stock.move"].flush_model(
+            ["picking_id", "product_id", "location_id", "state", "product_qty", "quantity", "product_uom"]
+        )
+        env["stock.quant"].flush_model(["product_id", "location_id", "quantity", "reserved_quantity"])
+        env["stock.location"].flush_model(["parent_path"])
+        env["product.product"].flush_model(["product_tmpl_id"])
+        env["product.template"].flush_model(["is_storable", "uom_id"])
+        env["uom.uom"].flush_model(["factor", "rounding"])
+        # sudo: only which pickings are backorders; the search this subquery is part
+        # of applies the user's rules to the pickings it returns
+        backorders = self.sudo()._search(self._backops_backorder_domain())
+        # float_compare(fill, needed) >= 0 and not float_is_zero(fill), in units of
+        # the rounding: what a line takes is a whole number of them
+        complete = SQL("bool_and(NOT need.storable OR need.units_free > need.units_needed - 0.5)")
+        some = SQL("bool_or(need.units_needed >= 0.5 AND (NOT need.storable OR need.units_free >= 1))")
+        conditions = {
+            "complete": complete,
+            "partial": SQL("(NOT %s AND %s)", complete, some),
+        }
+        having = SQL(" OR ").join(conditions[answer] for answer in sorted(answers))
+        return SQL(
+            """(
+            WITH line AS (
+                SELECT move.picking_id, move.product_id, move.location_id,
+                       COALESCE(tmpl.is_storable, FALSE) AS storable,
+                       product_uom.rounding,
+                       SUM(move.product_qty)::numeric AS needed,
+                       SUM(CASE WHEN move.state IN ('assigned', 'partially_available')
+                                THEN move.quantity / move_uom.factor * product_uom.factor
+                                ELSE 0 END)::numeric AS reserved
+                  FROM stock_move move
+                  JOIN product_product product ON product.id = move.product_id
+                  JOIN product_template tmpl ON tmpl.id = product.product_tmpl_id
+                  JOIN uom_uom product_uom ON product_uom.id = tmpl.uom_id
+                  JOIN uom_uom move_uom ON move_uom.id = move.product_uom
+                 WHERE move.state IN %(open)s AND move.picking_id IN %(backorders)s
+              GROUP BY move.picking_id, move.product_id, move.location_id, tmpl.is_storable, product_uom.rounding
+            ),
+            free AS (
+                SELECT key.product_id, key.location_id,
+                       SUM(quant.quantity - quant.reserved_quantity)::numeric AS quantity
+                  FROM (SELECT DISTINCT product_id, location_id FROM line WHERE storable) key
+                  JOIN stock_location parent ON parent.id = key.location_id
+                  JOIN stock_quant quant ON quant.product_id = key.product_id
+                  JOIN stock_location location ON location.id = quant.location_id
+                                              AND location.parent_path LIKE parent.parent_path || %(wildcard)s
+              GROUP BY key.product_id, key.location_id
+            ),
+            need AS (
+                -- in units of the product's rounding: what the lines need, and what
+                -- they could take rounded down (tolerating float noise of 1e-6 unit)
+                SELECT line.picking_id, line.storable,
+                       ROUND(line.needed / line.rounding, 6) AS units_needed,
+                       FLOOR(ROUND((GREATEST(ROUND(COALESCE(free.quantity, 0) / line.rounding) * line.rounding, 0)
+                                    + line.reserved) / line.rounding, 6)) AS units_free
+                  FROM line
+             LEFT JOIN free ON free.product_id = line.product_id AND free.location_id = line.location_id
+            )
+            SELECT need.picking_id FROM need GROUP BY need.picking_id HAVING %(having)s
+        )""",
+            open=OPEN_STATES,
+            backorders=backorders.subselect(),
+            having=having,
+            wildcard="%",
+        )
 
     # ------------------------------------------------------------------
     # Force backorder

@@ -19,6 +19,7 @@ from . import test_backorders
 from . import test_buyer_access
 from . import test_export_http
 from . import test_backorder_fill_rules
+from . import test_backorder_fulfillable_search
 from . import test_concurrent_fill
 from . import test_receiving
 from . import test_delivery_shipping

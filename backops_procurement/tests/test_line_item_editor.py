@@ -1,3 +1,5 @@
+from unittest.mock import patch
+
 from odoo.exceptions import AccessError, UserError
 from odoo.tests import Form, tagged
 
@@ -261,3 +263,102 @@ class TestLineItemEditor(EditorCommon):
         self._save(form)
         with self.assertRaisesRegex(Exception, "Line Item Editor"):
             self.rfq_a.order_line.product_qty = 10
+
+
+@tagged("post_install", "-at_install")
+class TestLineItemEditorLimit(EditorCommon):
+    """The editor lists a bounded number of needs; the count, the search and Show
+    more reach every other one."""
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        # four more orders of golf carts, each newer than the last
+        cls.later = cls.env["sale.order.line"]
+        for _i in range(4):
+            cls.later |= cls._create_sale_order([(cls.golf_cart, 5)]).order_line
+
+    def setUp(self):
+        super().setUp()
+        patcher = patch("odoo.addons.backops_procurement.wizards.line_item_editor.EDITOR_NEED_LIMIT", 3)
+        patcher.start()
+        self.addCleanup(patcher.stop)
+
+    def _listed(self, form):
+        return [row["sale_line_id"] for row in self._rows(form) if row["sale_line_id"]]
+
+    def test_lists_the_oldest_needs_and_counts_the_others(self):
+        form = self._editor(self.rfq_a)
+        # the cart and the deck of the first order, then the oldest later cart
+        self.assertEqual(self._listed(form), [self.deck.id, self.cart.id, self.later[0].id])
+        self.assertEqual((form.need_count, form.hidden_count), (6, 3))
+        form.show_all_products = True  # the chairs too: one more matching, not listed
+        self.assertEqual((form.need_count, form.hidden_count), (7, 4))
+        self.assertEqual(len(self._listed(form)), 3)
+
+    def test_search_reaches_a_need_not_listed(self):
+        form = self._editor(self.rfq_a)
+        last = self.later[-1]
+        self.assertNotIn(last.id, self._listed(form))
+        form.search_text = last.order_id.name
+        self.assertEqual(self._listed(form), [last.id])
+        self.assertEqual((form.need_count, form.hidden_count), (1, 0))
+        self._set(form, last, 5)
+        # an edited need stays listed whatever the search
+        form.search_text = self.order.name
+        self.assertEqual(set(self._listed(form)), {self.cart.id, self.deck.id, last.id})
+        self._save(form)
+        self.assertEqual(last.procurement_status, "on_order")
+        self.assertEqual(self.rfq_a.order_line.product_qty, 5)
+        # the product's name finds its needs
+        form = self._editor(self.rfq_a)
+        form.search_text = "stage deck"
+        self.assertEqual(set(self._listed(form)), {self.deck.id, last.id})  # the RFQ's own need stays
+
+    def test_show_more_keeps_the_edits(self):
+        form = self._editor(self.rfq_a)
+        self._set(form, self.cart, 30)
+        editor = form.save()
+        action = editor.action_show_more()
+        self.assertEqual((action["res_model"], action["res_id"], action["target"]), (editor._name, editor.id, "new"))
+        self.assertEqual(editor.need_limit, 6)
+        self.assertEqual(len(editor.line_ids.sale_line_id), 6)
+        self.assertEqual(editor.hidden_count, 0)
+        cart_row = editor.line_ids.filtered(lambda row: row.sale_line_id == self.cart)
+        self.assertEqual((cart_row.selected, cart_row.quantity), (True, 30))
+        form = Form(editor)
+        self._set(form, self.later[-1], 5)
+        self._save(form)
+        self.assertEqual(self.cart.procurement_allocated_qty, 30)
+        self.assertEqual(self.later[-1].procurement_status, "on_order")
+        self.assertEqual(self.rfq_a.order_line.product_qty, 35)
+
+    def test_needs_on_this_rfq_are_always_listed(self):
+        rfq = self._create_rfq(self.vendor_a, [(self.golf_cart, 5)])
+        self._allocate(self.later[-1], rfq.order_line, 5)
+        form = self._editor(rfq)
+        form.show_all_needs = True
+        listed = self._listed(form)
+        self.assertIn(self.later[-1].id, listed)
+        self.assertEqual(len(listed), 4)  # the three oldest, and the RFQ's own
+        self.assertEqual((form.need_count, form.hidden_count), (6, 2))
+        self.assertEqual(self._row(form, self.later[-1])["current_qty"], 5)
+
+    def test_show_more_needs_the_right_to_edit_the_rfq(self):
+        editor = self._editor(self.rfq_a).save()
+        with self.assertRaises(AccessError):
+            editor.with_user(self.salesman).action_show_more()
+        self.assertEqual(editor.need_limit, 3)
+
+    def test_open_queries_do_not_grow_with_the_needs(self):
+        def count():
+            self.env.flush_all()
+            self.env.invalidate_all()
+            before = self.env.cr.sql_log_count
+            self._editor(self.rfq_a)
+            return self.env.cr.sql_log_count - before
+
+        small = count()
+        for _i in range(10):
+            self._create_sale_order([(self.golf_cart, 5), (self.stage_deck, 2)])
+        self.assertLessEqual(count(), small)

@@ -1,4 +1,5 @@
 import io
+from unittest.mock import patch
 from urllib.parse import parse_qs
 
 import openpyxl
@@ -74,3 +75,32 @@ class TestProcurementExport(ProcurementCommon):
         # only its creator reads an export
         with self.assertRaises(AccessError):
             export.with_user(self.purchase_manager).read(["domain"])
+
+    def test_rows_read_in_chunks_keep_their_order(self):
+        orders = self.env["sale.order"]
+        for _i in range(3):
+            orders |= self._create_sale_order([(self.golf_cart, 2), (self.stage_deck, 1)])
+        rfq_b = self._create_rfq(self.vendor_b, [(self.golf_cart, 6)])
+        rfq_a = self._create_rfq(self.vendor_a, [(self.golf_cart, 6), (self.stage_deck, 3)])
+        for order in orders:
+            self._allocate(self._line(order, self.golf_cart), rfq_b.order_line, 2)
+            self._allocate(self._line(order, self.stage_deck), self._line(rfq_a, self.stage_deck), 1)
+        rfq_b.button_confirm()
+        domain = [("order_id", "in", orders.ids)]
+        whole = self._sheet_values(domain)
+        # two records at a time: the same rows, in the same order
+        with patch("odoo.addons.backops_procurement.models.procurement_export.EXPORT_CHUNK", 2):
+            self.assertEqual(self._sheet_values(domain), whole)
+        needs, allocations = whole
+        newest_first = orders.sorted(lambda order: (order.date_order, order.id), reverse=True)
+        self.assertEqual([row[0] for row in needs], [name for name in newest_first.mapped("name") for _i in range(2)])
+        self.assertEqual([row[7] for row in needs], [2.0, 0.0] * 3)  # ordered: confirmed with vendor B
+        # by vendor, then RFQ
+        self.assertEqual([row[0] for row in allocations], ["FairwayFleet Carts"] * 3 + ["GreenLane Cart Hire"] * 3)
+        self.assertEqual({row[1] for row in allocations[3:]}, {rfq_b.name})
+
+    def _sheet_values(self, domain):
+        self.env.invalidate_all()
+        return [
+            list(rows) for _title, _headers, rows in self.env["sale.order.line"]._get_procurement_export_data(domain)
+        ]

@@ -6,6 +6,10 @@ from odoo.tools import float_compare, float_is_zero
 from ..models.sale_order_line import PROCUREMENT_STATUSES, procurement_status
 from ..tools import without_client_context
 
+# needs listed at first, and added by each "Show more": the editor opens in the same
+# time whatever the number of open needs; the search and the count reach the others
+EDITOR_NEED_LIMIT = 200
+
 
 class LineItemEditor(models.TransientModel):
     """Pick the needs an RFQ covers, and how much of each, seeing every need's
@@ -28,6 +32,25 @@ class LineItemEditor(models.TransientModel):
         string="Any product",
         help="Also list needs for products this vendor does not sell (not on the product's vendor list).",
     )
+    search_text = fields.Char(
+        string="Search",
+        help="Only list needs whose sale order, customer or product contains this text.",
+    )
+    need_limit = fields.Integer(
+        default=lambda self: EDITOR_NEED_LIMIT,
+        readonly=True,
+        help="How many of the matching needs are listed (Show more lists more).",
+    )
+    need_count = fields.Integer(
+        string="Matching Needs",
+        readonly=True,
+        help="Needs matching the filters and the search, listed or not.",
+    )
+    hidden_count = fields.Integer(
+        string="Not Listed",
+        readonly=True,
+        help="Needs matching the filters that are not listed: search for them, or show more.",
+    )
     line_ids = fields.One2many("backops.line.item.editor.line", "editor_id", string="Needs")
     excess_warning = fields.Text(compute="_compute_excess_warning")
 
@@ -45,23 +68,53 @@ class LineItemEditor(models.TransientModel):
         order._check_procurement_editable()
         res["purchase_order_id"] = order.id
         if "line_ids" in fields_list:
-            res["line_ids"] = [
-                Command.create(values)
-                for values in self._prepare_line_values(
-                    order, res.get("show_all_needs", False), res.get("show_all_products", False)
-                )
-            ]
+            rows, count, hidden = self._prepare_line_values(
+                order,
+                res.get("show_all_needs", False),
+                res.get("show_all_products", False),
+                limit=res.get("need_limit") or EDITOR_NEED_LIMIT,
+                search_text=res.get("search_text"),
+            )
+            res.update(line_ids=[Command.create(values) for values in rows], need_count=count, hidden_count=hidden)
         return res
 
-    @api.onchange("show_all_needs", "show_all_products")
+    @api.onchange("show_all_needs", "show_all_products", "search_text")
     def _onchange_filters(self):
+        self._rebuild_lines()
+
+    def _rebuild_lines(self):
+        """List the needs the filters now match, at most ``need_limit`` of them,
+        keeping what the buyer changed (those needs stay listed)."""
         edits = {
             line.sale_line_id.id: (line.selected, line.quantity)
             for line in self.line_ids
             if line.sale_line_id and line._is_edited()
         }
-        values = self._prepare_line_values(self.purchase_order_id, self.show_all_needs, self.show_all_products, edits)
-        self.line_ids = [Command.clear()] + [Command.create(vals) for vals in values]
+        rows, count, hidden = self._prepare_line_values(
+            self.purchase_order_id,
+            self.show_all_needs,
+            self.show_all_products,
+            edits,
+            limit=self.need_limit or EDITOR_NEED_LIMIT,
+            search_text=self.search_text,
+        )
+        self.line_ids = [Command.clear()] + [Command.create(vals) for vals in rows]
+        self.need_count, self.hidden_count = count, hidden
+
+    def action_show_more(self):
+        """List the next needs matching the filters, keeping the edits."""
+        self.ensure_one()
+        self.purchase_order_id.check_access("write")
+        self.need_limit = (self.need_limit or EDITOR_NEED_LIMIT) + EDITOR_NEED_LIMIT
+        self._rebuild_lines()
+        return {
+            "type": "ir.actions.act_window",
+            "name": self.env._("Line Item Editor"),
+            "res_model": self._name,
+            "res_id": self.id,
+            "view_mode": "form",
+            "target": "new",
+        }
 
     @api.depends("line_ids.status_after", "block_over_ordering")
     def _compute_excess_warning(self):
@@ -77,36 +130,62 @@ class LineItemEditor(models.TransientModel):
             )
 
     @api.model
-    def _prepare_line_values(self, order, show_all_needs, show_all_products, edits=None):
-        """Rows of the editor: a header per sale order and section, then its needs."""
-        edits = edits or {}
-        Line = self.env["sale.order.line"]
-        Allocation = self.env["backops.procurement.allocation"]
-        on_this_order = Allocation.search([("purchase_order_id", "=", order.id)]).sale_line_id
+    def _needs_domain(self, order, show_all_needs, show_all_products, search_text=None):
         domain = [("company_id", "=", order.company_id.id), ("procurement_status", "!=", False)]
         if not show_all_needs:
             domain.append(("procurement_status", "in", ("needs_order", "short")))
         if not show_all_products:
             vendor = order.partner_id.commercial_partner_id
             domain.append(("product_id.seller_ids.partner_id", "child_of", vendor.id))
-        needs = Line.search(domain) | on_this_order | Line.browse(list(edits)).exists()
+        if search_text and search_text.strip():
+            text = search_text.strip()
+            domain += [
+                "|",
+                "|",
+                ("order_id.name", "ilike", text),
+                ("order_partner_id", "ilike", text),
+                ("product_id", "ilike", text),
+            ]
+        return domain
+
+    @api.model
+    def _prepare_line_values(
+        self, order, show_all_needs, show_all_products, edits=None, limit=EDITOR_NEED_LIMIT, search_text=None
+    ):
+        """Rows of the editor: a header per sale order and section, then its needs;
+        the oldest ``limit`` needs matching the filters, and always those this RFQ
+        covers and those the buyer changed.
+
+        Returns (rows, needs matching, of those not listed)."""
+        edits = edits or {}
+        Line = self.env["sale.order.line"]
+        Allocation = self.env["backops.procurement.allocation"]
+        domain = self._needs_domain(order, show_all_needs, show_all_products, search_text)
+        # sale orders sort newest first: their order reversed lists the oldest first
+        listed = Line.search(domain, order="order_id desc, sequence, id", limit=limit)
+        count = len(listed) if len(listed) < limit else Line.search_count(domain)
+        on_this_order = Allocation.search([("purchase_order_id", "=", order.id)]).sale_line_id
+        needs = listed | on_this_order | Line.browse(list(edits)).exists()
         needs = needs.filtered(lambda need: need.company_id == order.company_id and need.procurement_status)
         needs = needs.sorted(lambda need: (need.order_id.date_order, need.order_id.id, need.sequence, need.id))
+        # the needs listed beyond the limit (on this RFQ, changed) are not hidden
+        extra = needs - listed
+        hidden = count - len(listed) - (Line.search_count([*domain, ("id", "in", extra.ids)]) if extra else 0)
 
         elsewhere = defaultdict(float)
         elsewhere_detail = defaultdict(list)
-        here = {}
-        for allocation in Allocation.search(
-            [("sale_line_id", "in", needs.ids), ("purchase_line_id.state", "!=", "cancel")]
+        here = defaultdict(float)
+        for need, purchase, partner, quantity in Allocation._read_group(
+            [("sale_line_id", "in", needs.ids), ("purchase_line_id.state", "!=", "cancel")],
+            ["sale_line_id", "purchase_order_id", "partner_id"],
+            ["quantity:sum"],
+            order="sale_line_id, purchase_order_id, partner_id",
         ):
-            need_id = allocation.sale_line_id.id
-            if allocation.purchase_order_id == order:
-                here[need_id] = here.get(need_id, 0.0) + allocation.quantity
+            if purchase == order:
+                here[need.id] += quantity
                 continue
-            elsewhere[need_id] += allocation.quantity
-            elsewhere_detail[need_id].append(
-                f"{allocation.purchase_order_id.name} {allocation.partner_id.name}: {allocation.quantity:g}"
-            )
+            elsewhere[need.id] += quantity
+            elsewhere_detail[need.id].append(f"{purchase.name} {partner.name}: {quantity:g}")
 
         values = []
         header = None
@@ -131,7 +210,7 @@ class LineItemEditor(models.TransientModel):
                     "quantity": quantity,
                 }
             )
-        return values
+        return values, count, max(hidden, 0)
 
     def action_save(self):
         self = without_client_context(self)
