@@ -31,6 +31,7 @@ from . import sale_order_line_return
 from . import procurement_export
 from . import buyer_read_access
 from . import purchase_order_line
+from . import stock_rule
 from . import purchase_order_line_dates
 from . import purchase_order_line_receiving
 from . import purchase_order_line_close

@@ -171,9 +171,15 @@ class PurchaseOrder(models.Model):
 
     def _backops_approval_key(self):
         """What an order's approval depends on in its own fields: state, vendor,
-        currency, date, company and the amount compared with the tiers."""
+        currency, date, company and the amount compared with the tiers. The amount
+        only counts for an order waiting or confirmed (None otherwise): a draft's is
+        never added up nor compared, and reading it would recompute it after every
+        line Odoo's procurement writes on the RFQ."""
         self.ensure_one()
-        amount = self.amount_total if self.company_id.backops_approval_amount_base == "total" else self.amount_untaxed
+        amount = None
+        if self.state in APPROVAL_STATES:
+            base = self.company_id.backops_approval_amount_base
+            amount = self.amount_total if base == "total" else self.amount_untaxed
         return (
             self.state,
             self.partner_id.commercial_partner_id.id,
@@ -194,7 +200,10 @@ class PurchaseOrder(models.Model):
         if not orders:
             return {}
         snapshot = {"keys": {order.id: order._backops_approval_key() for order in orders}}
-        if regroup:
+        if regroup and not any(key[0] in APPROVAL_STATES for key in snapshot["keys"].values()):
+            # no order waiting or confirmed: none is measured nor added up with others
+            snapshot["idle"] = True
+        elif regroup:
             watched = orders.filtered(lambda order: order.state in APPROVAL_STATES)
             measures = watched._backops_measure() if watched else {}
             snapshot["totals"] = {order_id: measure.total for order_id, measure in measures.items()}
@@ -228,9 +237,13 @@ class PurchaseOrder(models.Model):
         Waiting orders, and those they are added up with, get a pending request for
         each tier they still need."""
         before = before or {}
-        regrouped = "totals" in before
         # sudo: as in _backops_approval_snapshot; messages are still the user's
         orders = self.sudo()
+        if before.get("idle") and not any(order.state in APPROVAL_STATES for order in orders):
+            # drafts before and after (Odoo's procurement filling its RFQs): nothing
+            # for the gate to decide, nothing waiting whose grouping changed
+            return
+        regrouped = "totals" in before or "idle" in before
         orders = (orders.exists() if regrouped else orders)._backops_tiered()
         if not orders:
             return
@@ -257,7 +270,7 @@ class PurchaseOrder(models.Model):
             if (
                 order in moved
                 or (date, company) != new_key[3:5]
-                or (amount is not None and order.currency_id.compare_amounts(new_key[5], amount) > 0)
+                or (None not in (amount, new_key[5]) and order.currency_id.compare_amounts(new_key[5], amount) > 0)
             ):
                 grown |= order
         left.filtered(lambda o: o.state == "draft")._backops_void_approvals(

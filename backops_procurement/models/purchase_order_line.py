@@ -1,4 +1,6 @@
+import contextvars
 from collections import defaultdict
+from contextlib import contextmanager
 
 from odoo import api, fields, models
 from odoo.exceptions import UserError, ValidationError
@@ -8,6 +10,10 @@ from ..tools import check_not_derived
 
 # what the addon derives on purchase lines: never written by hand
 DERIVED_FIELDS = ("procurement_allocated_qty",)
+
+# ids of the lines Odoo's buy rule wrote while it runs (see _backops_defer_sync): set
+# by Python code only, never reachable from a request's context
+_DEFERRED_SYNC = contextvars.ContextVar("backops_deferred_sync", default=None)
 
 
 class PurchaseOrderLine(models.Model):
@@ -212,8 +218,12 @@ class PurchaseOrderLine(models.Model):
             return
         needs = self.env["sale.order.line"].browse(sorted(grown_needs))
         totals_before = Allocation._allocated_per_need(Allocation._blocking_needs(needs)) if checked else {}
+        # one write per quantity, not per allocation
+        by_quantity = defaultdict(lambda: Allocation)
         for allocation, quantity in changed.items():
-            allocation._write_allocations({"quantity": quantity}, automatic=True)
+            by_quantity[quantity] |= allocation
+        for quantity, same in by_quantity.items():
+            same._write_allocations({"quantity": quantity}, automatic=True)
         created = Allocation._create_allocations(to_create, automatic=True) if to_create else Allocation
         if checked:
             grown = created | Allocation.browse([a.id for a, q in changed.items() if a.sale_line_id.id in grown_needs])
@@ -236,8 +246,43 @@ class PurchaseOrderLine(models.Model):
         """{line id: the sale line and customer moves Odoo linked the line to}."""
         return {line.id: (line.sale_line_id.id, frozenset(line.move_dest_ids.ids)) for line in self}
 
+    @api.model
+    @contextmanager
+    def _backops_defer_sync(self):
+        """Odoo's buy rule (``stock.rule._run_buy``) writes the RFQ line of each
+        procurement it merges, one write per line. While it runs, those superuser
+        writes only record the lines, and their allocations follow once at the end
+        for all of them (``_backops_sync_written``). Nothing is synced if it fails."""
+        if _DEFERRED_SYNC.get() is not None:
+            yield
+            return
+        written = set()
+        token = _DEFERRED_SYNC.set(written)
+        try:
+            yield
+        finally:
+            _DEFERRED_SYNC.reset(token)
+        if written:
+            self.sudo().browse(sorted(written)).exists()._backops_sync_written()
+
+    def _backops_sync_written(self):
+        """After a write of these lines' quantities or sale links: the allocations
+        Odoo's links make follow, and every line still covers its allocations."""
+        lines = self.filtered(lambda line: line.sale_line_id or line.move_dest_ids or line.procurement_allocation_ids)
+        if lines:
+            lines._sync_automatic_allocations()
+            lines.procurement_allocation_ids._check_lines()
+            lines._check_procurement_allocated_qty()
+
     def write(self, vals):
         check_not_derived(self, [vals], DERIVED_FIELDS)
+        deferred = _DEFERRED_SYNC.get()
+        if deferred is not None and self.env.su and not vals.keys() & {"order_id", "company_id"}:
+            # Odoo's buy rule filling its draft RFQs (see _backops_defer_sync)
+            with self.order_id._backops_guard_approvals(regroup=True):
+                res = super().write(vals)
+            deferred.update(self.ids)
+            return res
         orders = self.order_id | self.env["purchase.order"].browse(vals.get("order_id"))
         before = {line.id: (line.order_id, line.company_id) for line in self}
         links = self._backops_sale_links() if not self.env.su else {}
@@ -267,16 +312,13 @@ class PurchaseOrderLine(models.Model):
                 lambda line: line.sale_line_id or line.move_dest_ids or line.procurement_allocation_ids
             )
             if lines:
-                lines._sync_automatic_allocations()
-                allocations = lines.procurement_allocation_ids
+                lines._backops_sync_written()
                 # a line moved to another order (Odoo's merge of RFQs) or company takes
                 # its allocations along: they meet the rules there
                 moved = lines.filtered(lambda line: before[line.id] != (line.order_id, line.company_id))
                 moved.procurement_allocation_ids._check_companies()
-                allocations._check_lines()
                 moved.procurement_allocation_ids.filtered(lambda a: not a.is_automatic)._check_editable()
                 moved.procurement_allocation_ids._check_over_ordering(totals_before)
-                lines._check_procurement_allocated_qty()
         return res
 
     def unlink(self):

@@ -1,3 +1,5 @@
+from unittest.mock import patch
+
 from odoo import Command
 from odoo.tests import Form, tagged
 
@@ -67,6 +69,40 @@ class TestPurchaseLinesOdooCreates(ProcurementCommon):
         self.assertEqual(need_2.procurement_allocation_ids.quantity, 10)
         self.assertEqual((need_1 | need_2).mapped("procurement_status"), ["on_order", "on_order"])
         self.assertEqual(purchase_line.procurement_allocated_qty, 60)
+
+    def test_mto_lines_merged_by_one_confirmation_follow_once(self):
+        """Odoo's buy rule writes each RFQ line it merges into; the allocations of all
+        of them follow once, after the rule, and each need is covered."""
+        mto_route = self.env.ref("stock.route_warehouse0_mto")
+        buy_route = self.env.ref("purchase_stock.route_warehouse0_buy")
+        products = self.mto_cart | self.env["product.product"].browse(
+            [
+                self._create_product(
+                    f"Marquee {size}",
+                    sellers=[(self.vendor_a, 80.0)],
+                    is_storable=True,
+                    route_ids=[Command.set((mto_route | buy_route).ids)],
+                ).id
+                for size in ("S", "M", "L")
+            ]
+        )
+        first = self._create_sale_order([(product, 5) for product in products])
+        self.company.backops_block_over_ordering = True
+        Line = self.env.registry["purchase.order.line"]
+        with patch.object(
+            Line, "_sync_automatic_allocations", autospec=True, side_effect=Line._sync_automatic_allocations
+        ) as sync:
+            second = self._create_sale_order([(product, 3) for product in products])
+        synced = [call.args[0] for call in sync.call_args_list if call.args[0]]
+        self.assertEqual(len(synced), 1, "one sync for the four lines the rule merged")
+        self.assertEqual(len(synced[0]), 4)
+        for product in products:
+            purchase_line = self._mto_purchase_line(self._line(first, product))
+            self.assertEqual(self._mto_purchase_line(self._line(second, product)), purchase_line)
+            self.assertEqual(purchase_line.product_qty, 8)
+            self.assertEqual(purchase_line.procurement_allocated_qty, 8)
+            self.assertEqual(self._line(second, product).procurement_allocation_ids.quantity, 3)
+        self.assertEqual(set((first | second).order_line.mapped("procurement_status")), {"on_order"})
 
     def test_mto_line_shared_with_buyer_allocations(self):
         mto_need = self._create_sale_order([(self.mto_cart, 50)]).order_line
