@@ -23,6 +23,7 @@
         "views/purchase_order_views.xml",
         "views/purchase_order_line_receiving_views.xml",
         "views/procurement_allocation_views.xml",
+        "views/demand_change_views.xml",
         "views/approval_tier_views.xml",
         "views/approval_request_views.xml",
         "views/res_config_settings_views.xml",

@@ -19,6 +19,11 @@ from . import sale_order_line_delivery
 from . import sale_order
 from . import sale_order_fulfilment
 from . import sale_order_reference
+from . import demand_change
+from . import demand_change_line
+from . import demand_change_planner
+from . import sale_order_line_demand
+from . import sale_order_demand
 from . import procurement_export
 from . import buyer_read_access
 from . import purchase_order_line

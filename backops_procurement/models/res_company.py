@@ -15,6 +15,15 @@ class ResCompany(models.Model):
         "each need received on its open customer delivery, so that no other order takes "
         "it. Off: Odoo's behaviour (whichever delivery reserves first).",
     )
+    backops_demand_decrease_policy = fields.Selection(
+        [("latest", "Latest RFQ First"), ("expensive", "Most Expensive First")],
+        string="Demand Decrease",
+        default="latest",
+        required=True,
+        help="When a customer orders less of a need split across RFQs, which RFQ a demand change shrinks first: "
+        "drafts always before sent RFQs, confirmed purchase orders last; among them the latest or the most "
+        "expensive. An increase goes to the draft RFQ of the need's vendor, else to a new RFQ to that vendor.",
+    )
     backops_purchasing_team_group_id = fields.Many2one(
         "res.groups",
         string="Purchasing Team Group",
