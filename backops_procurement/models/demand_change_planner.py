@@ -85,18 +85,25 @@ class DemandChange(models.Model):
         Change = self.sudo()
         pending = Change.search([("sale_line_id", "in", changed.ids), ("state", "=", "proposed")])
         pending_by_need = {change.sale_line_id.id: change for change in pending}
-        allocations = defaultdict(lambda: self.env["backops.procurement.allocation"].sudo())
-        for allocation in (
+        found = (
             self.env["backops.procurement.allocation"]
             .sudo()
             .search([("sale_line_id", "in", changed.ids), ("purchase_order_id.state", "!=", "cancel")])
-        ):
-            allocations[allocation.sale_line_id.id] |= allocation
+        )
+        # the lines and orders of every allocation read at once, not per need
+        found.purchase_line_id.fetch(["product_qty", "product_uom", "price_unit", "order_id", "currency_id"])
+        found.purchase_order_id.fetch(["state", "date_order", "partner_id", "user_id"])
+        ids_by_need = defaultdict(list)
+        for allocation in found:
+            ids_by_need[allocation.sale_line_id.id].append(allocation.id)
+        allocations = {
+            need_id: found.browse(ids).with_prefetch(found._prefetch_ids) for need_id, ids in ids_by_need.items()
+        }
 
         vals_list, rows_list = [], []
         for need in changed:
             rounding = need.product_uom.rounding
-            need_allocations = allocations[need.id]
+            need_allocations = allocations.get(need.id, found.browse())
             allocated = sum(need_allocations.mapped("quantity"))
             new_qty = after[need.id]
             if float_is_zero(new_qty - allocated, precision_rounding=rounding):

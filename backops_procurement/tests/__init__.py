@@ -25,3 +25,4 @@ from . import test_delivery_shipping
 from . import test_close_remaining
 from . import test_tours
 from . import test_demand_change
+from . import test_demand_change_odoo
