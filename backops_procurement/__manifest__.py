@@ -45,6 +45,7 @@
     ],
     "demo": [
         "demo/backops_procurement_demo.xml",
+        "demo/backops_demand_demo.xml",
     ],
     "assets": {
         "web.assets_tests": [

@@ -30,7 +30,11 @@ class DemandChange(models.Model):
     @api.model
     def _demand_snapshot(self, needs):
         """{need id: quantity asked} of these sale lines that RFQs/POs cover."""
-        return {need.id: self._need_quantity(need) for need in needs.filtered("id") if need.procurement_allocated_qty}
+        # sudo: whoever writes the sale lines (Odoo's own flows, a stock user), what
+        # they ask is read the same way; nothing of it is shown
+        return {
+            need.id: self._need_quantity(need) for need in needs.sudo().filtered("id") if need.procurement_allocated_qty
+        }
 
     @api.model
     def _defer_demand_changes(self, needs):
@@ -91,7 +95,7 @@ class DemandChange(models.Model):
             .search([("sale_line_id", "in", changed.ids), ("purchase_order_id.state", "!=", "cancel")])
         )
         # the lines and orders of every allocation read at once, not per need
-        found.purchase_line_id.fetch(["product_qty", "product_uom", "price_unit", "order_id", "currency_id"])
+        found.purchase_line_id.fetch(["product_qty", "qty_received", "product_uom", "price_unit", "order_id"])
         found.purchase_order_id.fetch(["state", "date_order", "partner_id", "user_id"])
         ids_by_need = defaultdict(list)
         for allocation in found:
@@ -168,7 +172,7 @@ class DemandChange(models.Model):
         """Take ``quantity`` off the need's allocations: drafts before sent RFQs,
         then RFQs waiting for approval, confirmed purchase orders last; among them the
         latest or the most expensive first (the company's policy). Locked orders no
-        longer change."""
+        longer change, and no line goes below what it received."""
         policy = need.company_id.backops_demand_decrease_policy or "latest"
         company = need.company_id
 
@@ -193,7 +197,14 @@ class DemandChange(models.Model):
         ):
             if float_compare(quantity, 0.0, precision_rounding=rounding) <= 0:
                 break
-            taken = min(allocation.quantity, quantity)
+            line = allocation.purchase_line_id
+            # what was received is there: a line never goes below it
+            open_qty = line.product_uom._compute_quantity(
+                max(line.product_qty - line.qty_received, 0.0), need.product_uom, round=False
+            )
+            taken = min(allocation.quantity, quantity, open_qty)
+            if float_compare(taken, 0.0, precision_rounding=rounding) <= 0:
+                continue
             quantity -= taken
             rows.append(self._row_vals(allocation, -taken))
         return rows
