@@ -143,6 +143,21 @@ class TestDemandChangeDecrease(DemandChangeCommon):
         self.assertEqual(rfq_b.state, "purchase")
         self.assertTrue(rfq_b.message_ids.filtered(lambda m: "confirm the change with the vendor" in m.body))
 
+    def test_no_line_goes_below_what_it_received(self):
+        order, need, rfq_a, rfq_b = self._split()
+        (rfq_a | rfq_b).button_confirm()
+        self._validate(rfq_b.picking_ids, {self.golf_cart: 15})
+        self._set_quantity(order, 40)
+        # GreenLane's order, the latest, received 15 of its 20: only 5 come off it
+        change = self._pending(need)
+        self.assertEqual(
+            self._rows(change), {(rfq_b, self.vendor_b): (20, 15, 15), (rfq_a, self.vendor_a): (30, 25, 25)}
+        )
+        change.with_user(self.buyer).action_apply()
+        self.assertEqual(rfq_b.order_line.product_qty, 15)
+        self.assertEqual(rfq_a.order_line.product_qty, 25)
+        self.assertEqual(need.procurement_status, "on_order")
+
     def test_cancelled_sale_order(self):
         order, need, rfq_a, rfq_b = self._split()
         order.with_user(self.salesman)._action_cancel()
