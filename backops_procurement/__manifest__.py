@@ -29,6 +29,7 @@
         "views/purchase_order_views.xml",
         "views/purchase_order_line_receiving_views.xml",
         "views/procurement_allocation_views.xml",
+        "views/demand_change_views.xml",
         "views/approval_tier_views.xml",
         "views/approval_request_views.xml",
         "views/res_config_settings_views.xml",
@@ -54,6 +55,7 @@
         "demo/backops_holds_demo.xml",
         "demo/backops_recurring_demo.xml",
         "demo/backops_returns_demo.xml",
+        "demo/backops_demand_demo.xml",
     ],
     "assets": {
         "web.assets_tests": [

@@ -6,6 +6,7 @@ ACTIVITY_TYPES = (
     "mail_activity_procurement_slip",
     "mail_activity_returned_after_invoicing",
     "mail_activity_purchase_closed",
+    "mail_activity_demand_change",
 )
 
 

@@ -28,6 +28,11 @@ from . import sale_order_hold
 from . import sale_order_recurring
 from . import sale_order_return
 from . import sale_order_line_return
+from . import demand_change
+from . import demand_change_line
+from . import demand_change_planner
+from . import sale_order_line_demand
+from . import sale_order_demand
 from . import procurement_export
 from . import buyer_read_access
 from . import purchase_order_line

@@ -22,6 +22,15 @@ class ResCompany(models.Model):
         help="Service charged on every return order (Create Return), less from the customer's credit note; "
         "its name and price can be changed on each return.",
     )
+    backops_demand_decrease_policy = fields.Selection(
+        [("latest", "Latest RFQ First"), ("expensive", "Most Expensive First")],
+        string="Demand Decrease",
+        default="latest",
+        required=True,
+        help="When a customer orders less of a need split across RFQs, which RFQ a demand change shrinks first: "
+        "drafts always before sent RFQs, confirmed purchase orders last; among them the latest or the most "
+        "expensive. An increase goes to the draft RFQ of the need's vendor, else to a new RFQ to that vendor.",
+    )
     backops_purchasing_team_group_id = fields.Many2one(
         "res.groups",
         string="Purchasing Team Group",

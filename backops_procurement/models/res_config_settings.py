@@ -17,3 +17,6 @@ class ResConfigSettings(models.TransientModel):
     backops_approval_amount_base = fields.Selection(related="company_id.backops_approval_amount_base", readonly=False)
     backops_approval_allow_self = fields.Boolean(related="company_id.backops_approval_allow_self", readonly=False)
     backops_approval_split_days = fields.Integer(related="company_id.backops_approval_split_days", readonly=False)
+    backops_demand_decrease_policy = fields.Selection(
+        related="company_id.backops_demand_decrease_policy", readonly=False
+    )

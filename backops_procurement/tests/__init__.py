@@ -31,3 +31,5 @@ from . import test_order_reference
 from . import test_allocation_alternatives
 from . import test_sale_return
 from . import test_backorder_fill_invoice
+from . import test_demand_change
+from . import test_demand_change_odoo
