@@ -11,6 +11,7 @@
     "data": [
         "security/backops_procurement_security.xml",
         "security/ir.model.access.csv",
+        "security/quoted_actual_report_security.xml",
         "data/mail_templates.xml",
         "data/mail_activity_type_data.xml",
         "data/mail_message_subtype_data.xml",
@@ -20,6 +21,8 @@
         "views/sale_order_line_views.xml",
         "views/sale_order_views.xml",
         "views/sale_order_reference_views.xml",
+        "views/sale_order_quote_views.xml",
+        "views/quoted_actual_report_views.xml",
         "views/purchase_order_views.xml",
         "views/purchase_order_line_receiving_views.xml",
         "views/procurement_allocation_views.xml",
@@ -44,6 +47,7 @@
     ],
     "demo": [
         "demo/backops_procurement_demo.xml",
+        "demo/backops_quotes_demo.xml",
     ],
     "assets": {
         "web.assets_tests": [

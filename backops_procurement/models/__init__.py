@@ -19,6 +19,10 @@ from . import sale_order_line_delivery
 from . import sale_order
 from . import sale_order_fulfilment
 from . import sale_order_reference
+from . import sale_order_line_quoted_price
+from . import sale_order_quote
+from . import quoted_actual_report
+from . import ir_actions_report
 from . import procurement_export
 from . import buyer_read_access
 from . import purchase_order_line
