@@ -1,7 +1,7 @@
 from collections import defaultdict
 
 from odoo import api, fields, models
-from odoo.exceptions import UserError
+from odoo.exceptions import AccessError, UserError
 
 from ..tools import without_client_context
 
@@ -103,6 +103,8 @@ class SaleOrder(models.Model):
         return action
 
     def _check_backops_create_order_allowed(self):
+        if not self.env.su and not self.env.user.has_group("sales_team.group_sale_salesman"):
+            raise AccessError(self.env._("Only sales users can create an order from a quote."))
         self.check_access("read")
         self.env["sale.order"].check_access("create")
         if self.state not in ("draft", "sent") or self.backops_order_type != "order":

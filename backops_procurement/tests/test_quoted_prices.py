@@ -182,7 +182,7 @@ class TestCreateOrderFromQuote(ProcurementCommon):
 
     def test_who_may_create_an_order(self):
         for user in (self.portal_user, self.employee, self.buyer):
-            with self.subTest(user=user.login), self.assertRaises(AccessError):
+            with self.subTest(user=user.login), self.assertRaisesRegex(AccessError, "Only sales users"):
                 self.quote.with_user(user).action_backops_create_order()
         # a salesman who sees only their own orders does not reach another's quote
         with self.assertRaises(AccessError):

@@ -146,6 +146,17 @@ class TestQuotedVsActual(ProcurementCommon):
         )
         self.assertAlmostEqual(row.price_difference_percent, -5.0)
         self.assertFalse(self.Report.search([("order_id", "=", quote.id)]), "the quote is no order")
+        # a line confirmed before quoted prices were recorded (an upgraded database):
+        # the quote's line of the same product is its quoted price; none, no figure
+        lights = self._line(order, self.lights)
+        (lights | self.lights_line).sudo().write({"backops_quoted_price_unit": 0.0, "backops_quoted_date": False})
+        self.assertEqual(self._row(lights).quoted_price_unit, 40.0)
+        self.assertRecordValues(self._row(self.lights_line), [{"quoted_price_unit": 0.0, "price_difference": 0.0}])
+        self.env.cr.execute(
+            "SELECT quoted_price_unit, price_difference FROM backops_quoted_actual_report WHERE id = %s",
+            [self.lights_line.id],
+        )
+        self.assertEqual(self.env.cr.fetchall(), [(None, None)])
 
     def test_grouped_by_customer_product_salesperson_month(self):
         for groupby in ("partner_id", "product_id", "user_id", "date:month"):
