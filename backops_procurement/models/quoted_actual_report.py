@@ -132,19 +132,27 @@ class QuotedActualReport(models.Model):
                  ORDER BY ql.sequence, ql.id
                  LIMIT 1
             ) quote_line ON l.backops_quoted_date IS NULL AND o.backops_ref_order_id IS NOT NULL
-            LEFT JOIN LATERAL (
-                SELECT SUM(CASE WHEN m.move_type = 'out_refund' THEN -aml.price_subtotal ELSE aml.price_subtotal END)
-                           AS amount,
+            LEFT JOIN (
+                -- one grouping of the posted customer invoice lines of sale lines:
+                -- a hash join, not a sub-query per line (whose estimated cost makes
+                -- PostgreSQL compile the whole report with JIT, ten times slower)
+                SELECT rel.order_line_id,
+                       SUM(CASE WHEN m.move_type = 'out_refund' THEN -aml.price_subtotal
+                                ELSE aml.price_subtotal END) AS amount,
                        SUM(CASE WHEN m.move_type = 'out_refund' THEN -1 ELSE 1 END
-                           * aml.quantity / COALESCE(aml_uom.factor, 1.0) * COALESCE(line_uom.factor, 1.0)) AS quantity
+                           * aml.quantity / COALESCE(aml_uom.factor, 1.0)) AS reference_quantity
                   FROM sale_order_line_invoice_rel rel
                   JOIN account_move_line aml ON aml.id = rel.invoice_line_id
                   JOIN account_move m ON m.id = aml.move_id
                   LEFT JOIN uom_uom aml_uom ON aml_uom.id = aml.product_uom_id
-                 WHERE rel.order_line_id = l.id
-                   AND aml.parent_state = 'posted'
+                 WHERE aml.parent_state = 'posted'
                    AND m.move_type IN ('out_invoice', 'out_refund')
-            ) inv ON TRUE
+                 GROUP BY rel.order_line_id
+            ) invoiced ON invoiced.order_line_id = l.id
+            CROSS JOIN LATERAL (
+                SELECT invoiced.amount AS amount,
+                       invoiced.reference_quantity * COALESCE(line_uom.factor, 1.0) AS quantity
+            ) inv
             CROSS JOIN LATERAL (
                 SELECT CASE WHEN l.backops_quoted_date IS NOT NULL THEN l.backops_quoted_price_unit
                             ELSE quote_line.price END AS quoted
