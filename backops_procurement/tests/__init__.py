@@ -24,3 +24,4 @@ from . import test_receiving
 from . import test_delivery_shipping
 from . import test_close_remaining
 from . import test_tours
+from . import test_quote_stock_hold
