@@ -11,6 +11,7 @@
     "data": [
         "security/backops_procurement_security.xml",
         "security/ir.model.access.csv",
+        "security/quoted_actual_report_security.xml",
         "data/mail_templates.xml",
         "data/mail_activity_type_data.xml",
         "data/mail_message_subtype_data.xml",
@@ -26,6 +27,8 @@
         "views/stock_move_hold_views.xml",
         "views/sale_order_recurring_views.xml",
         "views/sale_order_return_views.xml",
+        "views/sale_order_quote_views.xml",
+        "views/quoted_actual_report_views.xml",
         "views/purchase_order_views.xml",
         "views/purchase_order_line_receiving_views.xml",
         "views/procurement_allocation_views.xml",
@@ -56,6 +59,7 @@
         "demo/backops_recurring_demo.xml",
         "demo/backops_returns_demo.xml",
         "demo/backops_demand_demo.xml",
+        "demo/backops_quotes_demo.xml",
     ],
     "assets": {
         "web.assets_tests": [

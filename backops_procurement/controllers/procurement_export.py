@@ -49,7 +49,10 @@ class ProcurementExportController(Controller):
         Export = request.env["backops.procurement.export"]
         try:
             if export_id:
-                domain = self._get_record(Export, export_id)._get_domain()
+                export = self._get_record(Export, export_id)
+                if export.res_model != "sale.order.line":
+                    raise NotFound()
+                domain = export._get_domain()
             else:
                 domain = Export._parse_domain(domain)
         except UserError as error:
@@ -66,6 +69,21 @@ class ProcurementExportController(Controller):
             "Backorders Filled %(date)s.xlsx", date=fields.Date.to_string(fill.run_date or fill.create_date)
         )
         return self._xlsx_response(fill._get_export_sheets(), filename)
+
+    @route("/backops_procurement/quoted_vs_actual.xlsx", type="http", auth="user")
+    def export_quoted_vs_actual(self, export_id):
+        """The Quoted vs Actual lines of the export ``export_id``
+        (``backops.quoted.actual.report.action_backops_export_xlsx``), as XLSX."""
+        export = self._get_record(request.env["backops.procurement.export"], export_id)
+        if export.res_model != "backops.quoted.actual.report":
+            raise NotFound()
+        try:
+            domain = export._get_domain()
+        except UserError as error:
+            raise BadRequest(error.args[0]) from None
+        sheets = request.env["backops.quoted.actual.report"]._get_export_sheets(domain)
+        filename = request.env._("Quoted vs Actual %(date)s.xlsx", date=fields.Date.context_today(request.env.user))
+        return self._xlsx_response(sheets, filename)
 
     def _get_record(self, model, record_id):
         """The record ``record_id`` of ``model`` if the user may read it; a 404 for

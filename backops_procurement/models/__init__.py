@@ -33,6 +33,10 @@ from . import demand_change_line
 from . import demand_change_planner
 from . import sale_order_line_demand
 from . import sale_order_demand
+from . import sale_order_line_quoted_price
+from . import sale_order_quote
+from . import quoted_actual_report
+from . import ir_actions_report
 from . import procurement_export
 from . import buyer_read_access
 from . import purchase_order_line

@@ -13,8 +13,9 @@ EXPORT_CHUNK = 2000
 
 
 class ProcurementExport(models.TransientModel):
-    """The needs an XLSX export is for, kept on the server: a selection of thousands
-    of needs does not fit in a URL. Only its creator reads it (record rule)."""
+    """The records an XLSX export is for (needs, or Quoted vs Actual lines), kept on
+    the server: a selection of thousands does not fit in a URL. Only its creator
+    reads it (record rule)."""
 
     _name = "backops.procurement.export"
     _description = "Procurement XLSX Export"
@@ -22,23 +23,29 @@ class ProcurementExport(models.TransientModel):
     domain = fields.Text(
         required=True,
         default="[]",
-        help="JSON domain on sale order lines: the needs to export.",
+        help="JSON domain on the exported model: the records to export.",
+    )
+    res_model = fields.Selection(
+        [("sale.order.line", "Needs"), ("backops.quoted.actual.report", "Quoted vs Actual")],
+        string="Exported Model",
+        required=True,
+        default="sale.order.line",
     )
 
     @api.model
-    def _parse_domain(self, text):
-        """The domain of needs in ``text`` (JSON); ``UserError`` naming what is wrong
-        when it is not one."""
+    def _parse_domain(self, text, res_model="sale.order.line"):
+        """The domain of needs (or of ``res_model``) in ``text`` (JSON); ``UserError``
+        naming what is wrong when it is not one."""
         try:
             domain = json.loads(text)
         except ValueError as error:
             raise UserError(self.env._("The domain is not JSON: %(error)s", error=error)) from None
-        return self._check_domain(domain)
+        return self._check_domain(domain, res_model)
 
     @api.model
-    def _check_domain(self, domain):
-        """``domain`` if it is a valid domain on sale order lines for the current
-        user, else ``UserError`` saying why."""
+    def _check_domain(self, domain, res_model="sale.order.line"):
+        """``domain`` if it is a valid domain on sale order lines (or ``res_model``)
+        for the current user, else ``UserError`` saying why."""
         if not isinstance(domain, (list, tuple)):
             raise UserError(self.env._("The domain must be a list of conditions, not %(domain)s.", domain=domain))
         for term in domain:
@@ -63,7 +70,7 @@ class ProcurementExport(models.TransientModel):
             # run, not only built: values the database cannot compare (a date that is
             # not one, a number out of range) fail only then
             with self.env.cr.savepoint():
-                self.env["sale.order.line"].search_count(domain, limit=1)
+                self.env[res_model].search_count(domain, limit=1)
         except (AccessError, MissingError):
             raise
         except Exception as error:  # noqa: BLE001 - any malformed domain is the client's error
@@ -71,12 +78,12 @@ class ProcurementExport(models.TransientModel):
         return domain
 
     @api.model
-    def _create_for(self, domain):
-        return self.create({"domain": json.dumps(self._check_domain(domain))})
+    def _create_for(self, domain, res_model="sale.order.line"):
+        return self.create({"domain": json.dumps(self._check_domain(domain, res_model)), "res_model": res_model})
 
     def _get_domain(self):
         self.ensure_one()
-        return self._parse_domain(self.domain)
+        return self._parse_domain(self.domain, self.res_model)
 
 
 class SaleOrderLine(models.Model):

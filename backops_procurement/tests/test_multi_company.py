@@ -47,6 +47,11 @@ class TestEveryModelKeepsToItsCompany(ApprovalCommon):
             "backops.backorder.fill": (fill, {"name": "Mine now"}),
             "backops.backorder.fill.line": (fill_line, {"needed_qty": 99}),
             "backops.procurement.export": (export, {"domain": "[(1, '=', 1)]"}),
+            # the Quoted vs Actual line of the confirmed need (a SQL view: read only)
+            "backops.quoted.actual.report": (
+                self.env["backops.quoted.actual.report"].search([("sale_line_id", "=", need.id)]),
+                {"price_unit": 1.0},
+            ),
             # written by the approval gate when the order above waited
             "backops.approval.lock": (
                 self.env["backops.approval.lock"].search([("company_id", "=", self.company.id)], limit=1),
