@@ -224,7 +224,6 @@ class SaleOrder(models.Model):
                     **vals,
                     # each order its own line values: create() may change what it is given
                     "order_line": [tuple(command[:2]) + (dict(command[2]),) for command in vals["order_line"]],
-                    "backops_ref_order_id": template.id,
                     "backops_recurring_date": period,
                     "origin": template.name,
                 }
@@ -251,6 +250,13 @@ class SaleOrder(models.Model):
         }
         vals_by_template = templates._prepare_backops_recurring_order_vals(todo)
         orders = self.create([vals for template in templates for vals in vals_by_template[template]])
+        # the link is set by the addon only (see _backops_link_ref_order); the unique
+        # (template, period) constraint holds it as it is written
+        start = 0
+        for template in templates:
+            count = len(vals_by_template[template])
+            orders[start : start + count]._backops_link_ref_order(template)
+            start += count
         to_confirm = orders.filtered(lambda order: order.backops_ref_order_id.backops_recurring_confirm)
         if to_confirm:
             to_confirm.action_confirm()

@@ -56,7 +56,9 @@ class SaleOrder(models.Model):
                 # a default in the context is the client's input as much as vals
                 order_type = vals.get("backops_order_type", self.env.context.get("default_backops_order_type"))
                 if order_type not in (None, False, "order"):
-                    self._check_backops_order_type_change(order_type, vals.get("state") or "draft")
+                    # a new order's type is chosen with it; whether it may be created
+                    # confirmed is the type's own rule (a template never is)
+                    self._check_backops_order_type_change(order_type, "draft")
         return super().create(vals_list)
 
     def write(self, vals):
@@ -86,8 +88,7 @@ class SaleOrder(models.Model):
         if "return" in (new_type, old_type):
             raise UserError(
                 self.env._(
-                    "An order cannot be made a return, nor a return something else: "
-                    "returns are created from their original order with Create Return."
+                    "A return is made with Create Return from its original order; its type and original cannot change."
                 )
             )
         if state != "draft":

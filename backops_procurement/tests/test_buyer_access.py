@@ -281,7 +281,7 @@ class TestBuyerAccess(ProcurementCommon):
         self.assertEqual(self.deck.procurement_vendor_id, self.vendor_b)
         # and the list exports as the buyer
         sheets = Line._get_procurement_export_data([("order_id", "in", self.orders.ids)])
-        self.assertEqual(len(sheets[0][2]), 3)
+        self.assertEqual(len(list(sheets[0][2])), 3)
 
     def test_purchase_order_editor_and_rfq_wizard_as_a_buyer(self):
         rfq = self.rfq.with_user(self.buyer)

@@ -123,8 +123,19 @@ class TestQuotedVsActual(ProcurementCommon):
         quotation = self._create_sale_order([(self.engineer, 1)], confirm=False)
         cancelled = self._create_sale_order([(self.engineer, 1)])
         cancelled._action_cancel()
-        returned = self._create_sale_order([(self.engineer, 1)])
-        returned.sudo().backops_order_type = "return"
+        # a return (only Create Return makes one): its handling charge is no sale price
+        riser = self._create_product("Stage Riser", subject=False, is_storable=True, list_price=50.0)
+        stock = self.env["stock.warehouse"].search([("company_id", "=", self.company.id)], limit=1).lot_stock_id
+        self.env["stock.quant"]._update_available_quantity(riser, stock, 5)
+        original = self._create_sale_order([(riser, 2)])
+        self._validate(original.picking_ids, {riser: 2})
+        self.company.backops_return_fee_product_id = self._create_product(
+            "Return Handling Charge", subject=False, type="service", list_price=25.0
+        )
+        returned = self.env["sale.order"].browse(original.action_backops_create_return()["res_id"])
+        self._line(returned, riser).product_uom_qty = 1
+        returned.action_confirm()
+        self.assertEqual((returned.backops_order_type, returned.state), ("return", "sale"))
         lines = (quotation | cancelled | returned).order_line
         self.assertFalse(self.Report.search([("sale_line_id", "in", lines.ids)]))
         # sections carry no price
