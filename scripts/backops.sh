@@ -159,7 +159,7 @@ python_env() {
     local stamp want
     # not requirements/screenshots.txt: that one has a venv of its own (screenshot_tools)
     want=$(cat "$ODOO_SRC/requirements.txt" "$ROOT/requirements/build-constraints.txt" \
-        "$ROOT/requirements/dev.txt" | sha256sum | cut -c1-16)
+        "$ROOT/requirements/constraints.txt" "$ROOT/requirements/dev.txt" | sha256sum | cut -c1-16)
     stamp=$VENV/.backops-$want
     if [ -f "$stamp" ] && "$VENV/bin/python" -c 'import odoo, pytest_odoo' 2>/dev/null; then
         return 0
@@ -169,11 +169,11 @@ python_env() {
     # --build-constraint needs pip >= 25.3
     "${pip[@]}" install -q --upgrade 'pip>=25.3' wheel
     "${pip[@]}" install -q --build-constraint "$ROOT/requirements/build-constraints.txt" \
-        -r "$ODOO_SRC/requirements.txt"
+        -c "$ROOT/requirements/constraints.txt" -r "$ODOO_SRC/requirements.txt"
     # compat mode: a plain path entry, so that `import odoo` keeps working next to
     # editable addons and Odoo's namespace packages (odoo.addons.*)
     "${pip[@]}" install -q --no-deps --config-settings editable_mode=compat -e "$ODOO_SRC"
-    "${pip[@]}" install -q -r "$ROOT/requirements/dev.txt"
+    "${pip[@]}" install -q -c "$ROOT/requirements/constraints.txt" -r "$ROOT/requirements/dev.txt"
     rm -f "$VENV"/.backops-*
     touch "$stamp"
 }

@@ -4,6 +4,7 @@ from collections import defaultdict
 from odoo import api, fields, models
 from odoo.exceptions import UserError
 from odoo.service.model import PG_CONCURRENCY_EXCEPTIONS_TO_RETRY
+from odoo.tools import SQL
 
 from ..tools import check_not_derived, check_ship_date, without_client_context
 
@@ -197,10 +198,23 @@ class BackorderFill(models.Model):
         return True
 
     def action_start(self):
-        """Ship what can ship now by the policy, then show the summary."""
+        """Ship what can ship now by the policy, then show the summary. A run is
+        started once: its results (what shipped, the emails sent) are what the
+        policy shows until a New Run clears them."""
         self = without_client_context(self)
         self.ensure_one()
         self._check_runnable()
+        self._lock_for_run()
+        if self.state == "done":
+            raise UserError(
+                self.env._(
+                    "%(fill)s ran on %(date)s (by %(user)s): start a New Run to ship again "
+                    "(the results of this one are then cleared).",
+                    fill=self.name,
+                    date=self.run_date,
+                    user=self.run_user_id.name,
+                )
+            )
         self._run()
         return {
             "type": "ir.actions.act_window",
@@ -209,6 +223,15 @@ class BackorderFill(models.Model):
             "view_mode": "form",
             "target": "current",
         }
+
+    def _lock_for_run(self):
+        """Lock these fills before reading their state: a Start pressed twice at
+        once (two users, two workers) waits for the first run, then fails to
+        serialize; Odoo retries it, and the retry sees that the policy ran."""
+        self.env.cr.execute(
+            SQL("SELECT id FROM backops_backorder_fill WHERE id IN %s ORDER BY id FOR NO KEY UPDATE", tuple(self.ids))
+        )
+        self.invalidate_recordset(["state", "run_date", "run_user_id"])
 
     def _check_runnable(self):
         for fill in self:

@@ -75,6 +75,25 @@ class TestFillSharesTheStock(FillRulesCommon):
         self.assertEqual(set(fill.line_ids.mapped("outcome")), {"partial"})
         self.assertEqual(self._open(self.order).move_ids.product_uom_qty, 3)
 
+    def test_a_run_starts_once(self):
+        """A policy that ran keeps its results: Start again (over RPC: the button is
+        hidden then) is refused, nothing ships; a New Run ships what came in."""
+        fill = self._batch(mode="partial")
+        fill.action_start()
+        results = fill.line_ids.mapped(lambda line: (line.fill_qty, line.outcome))
+        self._stock(self.cart, 3)
+        with self.assertRaisesRegex(UserError, "New Run"):
+            fill.action_start()
+        self.assertEqual(self._shipped(self.order, self.cart), 5)
+        self.assertOnHand(self.cart, 3)
+        self.assertEqual(fill.state, "done")
+        self.assertEqual(fill.line_ids.mapped(lambda line: (line.fill_qty, line.outcome)), results)
+        fill.action_reset()
+        fill.action_start()
+        self.assertEqual(self._shipped(self.order, self.cart), 8)
+        self.assertOnHand(self.cart, 0)
+        self.assertEqual(fill.line_ids.mapped("fill_qty"), [3])
+
     def test_complete_mode_takes_the_order_together(self):
         fill = self._batch(mode="complete")
         fill.action_start()

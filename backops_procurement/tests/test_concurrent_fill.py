@@ -4,6 +4,7 @@ import uuid
 from psycopg2.errors import SerializationFailure
 
 from odoo import SUPERUSER_ID, Command, api
+from odoo.exceptions import UserError
 from odoo.modules.registry import Registry
 from odoo.tests import BaseCase, Form, new_test_user, tagged
 from odoo.tests.common import get_db_name
@@ -92,8 +93,12 @@ class TestConcurrentFill(BaseCase):
     def _fill_all(self, cr, date_from=False):
         """Fill Backorders of the cart (of orders from ``date_from``), partial
         shipments allowed."""
+        self._new_fill(cr, date_from).action_start()
+        self._env(cr).flush_all()
+
+    def _new_fill(self, cr, date_from=False):
         env = self._env(cr)
-        fill = env["backops.backorder.fill"].create(
+        return env["backops.backorder.fill"].create(
             {
                 "mode": "partial",
                 "product_scope": "selected",
@@ -103,8 +108,6 @@ class TestConcurrentFill(BaseCase):
                 "email_partial": False,
             }
         )
-        fill.action_start()
-        env.flush_all()
 
     def _state(self):
         """(cart shipped per order, cart on hand, quants below zero)."""
@@ -169,3 +172,48 @@ class TestConcurrentFill(BaseCase):
         with self.registry.cursor() as cr_b:
             self._fill_all(cr_b, date_from="2026-09-03")
         self.assertEqual(self._state(), ([1 + 4, 1 + 2], 0, 0))
+
+    @mute_logger("odoo.sql_db")
+    def test_same_policy_started_twice_at_once(self):
+        """Two stock users press Start on the same policy at the same moment (two
+        workers): the second waits for the first run, fails to serialize, and Odoo's
+        retry is refused. The policy keeps the first run's results: what shipped."""
+        with self.registry.cursor() as cr:
+            fill_id = self._new_fill(cr).id
+        outcome = {}
+        with self.registry.cursor() as cr_a:
+            self._env(cr_a)["backops.backorder.fill"].browse(fill_id).action_start()
+            self._env(cr_a).flush_all()
+            b_started = threading.Event()
+
+            def second_start():
+                with self.registry.cursor() as cr_b:
+                    b_started.set()
+                    try:
+                        self._env(cr_b)["backops.backorder.fill"].browse(fill_id).action_start()
+                        cr_b.commit()
+                        outcome["b"] = "shipped"
+                    except SerializationFailure:
+                        cr_b.rollback()
+                        outcome["b"] = "retry"
+
+            thread = threading.Thread(target=second_start)
+            thread.start()
+            b_started.wait(10)
+            thread.join(2)
+            self.assertTrue(thread.is_alive(), "the second Start must wait for the first run's transaction")
+            cr_a.commit()
+            thread.join(60)
+        self.assertEqual(outcome.get("b"), "retry")
+        # Odoo retries the request: the policy ran, it says so and ships nothing
+        with self.registry.cursor() as cr_b:
+            fill = self._env(cr_b)["backops.backorder.fill"].browse(fill_id)
+            with self.assertRaises(UserError) as caught:
+                fill.action_start()
+            self.assertIn("New Run", str(caught.exception))
+            cr_b.rollback()
+        self.assertEqual(self._state(), ([1 + 4, 1 + 2], 0, 0))
+        with self.registry.cursor() as cr:
+            fill = self._env(cr)["backops.backorder.fill"].browse(fill_id)
+            self.assertEqual(fill.state, "done")
+            self.assertEqual(sum(fill.line_ids.mapped("fill_qty")), 6)
