@@ -27,7 +27,6 @@ class BackorderFillLine(models.Model):
     reason = fields.Char(readonly=True)
     invoice_id = fields.Many2one(
         "account.move",
-        string="Invoice",
         readonly=True,
         check_company=True,
         groups="account.group_account_invoice,sales_team.group_sale_salesman",

@@ -33,9 +33,9 @@ class DemandChange(models.Model):
         help="Empty once the sale line was removed: the proposal still shrinks the RFQ lines that covered it.",
     )
     # stored copies, not related fields: they stay when the need is removed
-    sale_order_id = fields.Many2one("sale.order", string="Sale Order", index=True, readonly=True, ondelete="set null")
-    salesperson_id = fields.Many2one("res.users", string="Salesperson", index=True, readonly=True)
-    product_id = fields.Many2one("product.product", string="Product", required=True, readonly=True)
+    sale_order_id = fields.Many2one("sale.order", index=True, readonly=True, ondelete="set null")
+    salesperson_id = fields.Many2one("res.users", index=True, readonly=True)
+    product_id = fields.Many2one("product.product", required=True, readonly=True)
     product_uom_id = fields.Many2one("uom.uom", string="Unit", required=True, readonly=True)
     company_id = fields.Many2one("res.company", required=True, index=True, readonly=True)
     old_qty = fields.Float(

@@ -50,14 +50,14 @@ class QuotedActualReport(models.Model):
         "uom.uom": ["factor"],
     }
 
-    order_id = fields.Many2one("sale.order", string="Order", readonly=True)
+    order_id = fields.Many2one("sale.order", readonly=True)
     sale_line_id = fields.Many2one("sale.order.line", string="Order Line", readonly=True)
-    ref_order_id = fields.Many2one("sale.order", string="Ref Order", readonly=True)
-    company_id = fields.Many2one("res.company", string="Company", readonly=True)
-    currency_id = fields.Many2one("res.currency", string="Currency", readonly=True)
+    ref_order_id = fields.Many2one("sale.order", readonly=True)
+    company_id = fields.Many2one("res.company", readonly=True)
+    currency_id = fields.Many2one("res.currency", readonly=True)
     partner_id = fields.Many2one("res.partner", string="Customer", readonly=True)
     commercial_partner_id = fields.Many2one("res.partner", string="Customer Entity", readonly=True)
-    product_id = fields.Many2one("product.product", string="Product", readonly=True)
+    product_id = fields.Many2one("product.product", readonly=True)
     user_id = fields.Many2one("res.users", string="Salesperson", readonly=True)
     date = fields.Datetime(string="Order Date", readonly=True)
     product_uom_qty = fields.Float(string="Quantity Ordered", digits="Product Unit of Measure", readonly=True)

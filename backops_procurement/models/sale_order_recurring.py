@@ -125,15 +125,17 @@ class SaleOrder(models.Model):
 
     @api.depends("backops_order_type")
     def _compute_require_signature(self):
-        super()._compute_require_signature()
+        res = super()._compute_require_signature()
         for order in self.filtered(lambda order: order.backops_order_type == "recurring"):
             order.require_signature = False
+        return res
 
     @api.depends("backops_order_type")
     def _compute_require_payment(self):
-        super()._compute_require_payment()
+        res = super()._compute_require_payment()
         for order in self.filtered(lambda order: order.backops_order_type == "recurring"):
             order.require_payment = False
+        return res
 
     def _has_to_be_signed(self):
         # the customer portal's accept & sign flow confirms what it signs

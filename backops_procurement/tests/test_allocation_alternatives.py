@@ -393,6 +393,7 @@ class TestConcurrentAlternatives(CommittedCase):
         # Odoo retries the cancel: 4 of the 10 units are left for the first need
         with self.registry.cursor() as cr:
             self._cancel_original(cr)
+            # pylint: disable-next=invalid-commit
             cr.commit()
         with self._env() as env:
             line = env["purchase.order.line"].browse(self.alternative_line)

@@ -349,6 +349,7 @@ class TestQuoteStockHold(HoldCommon):
 
         def release_or_fail(moves):
             if failing in moves.backops_hold_order_id:
+                # pylint: disable-next=translation-required
                 raise UserError("cannot release")
             return release(moves)
 

@@ -47,6 +47,7 @@ class TestQuotedPrices(ProcurementCommon):
 
     def test_quotation_mail_records_the_prices(self):
         action = self.quote.with_user(self.salesman).action_quotation_send()
+        # pylint: disable-next=context-overridden
         composer = Form(self.env["mail.compose.message"].with_user(self.salesman).with_context(action["context"]))
         composer.save().action_send_mail()
         self.assertEqual(self.quote.state, "sent")
@@ -56,6 +57,7 @@ class TestQuotedPrices(ProcurementCommon):
         self.assertEqual(self.pa_line.backops_quoted_price_unit, 100.0, "a change is not a quote")
         action = self.quote.with_user(self.salesman).action_quotation_send()
         Form(
+            # pylint: disable-next=context-overridden
             self.env["mail.compose.message"].with_user(self.salesman).with_context(action["context"])
         ).save().action_send_mail()
         self.assertEqual(self.pa_line.backops_quoted_price_unit, 95.0)

@@ -268,6 +268,7 @@ class TestRecurringGeneration(RecurringCommon):
 
         def confirm(orders):
             if bad in orders.backops_ref_order_id:
+                # pylint: disable-next=translation-required
                 raise UserError("Vendor portal down")
             return original(orders)
 
