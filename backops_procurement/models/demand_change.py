@@ -90,6 +90,8 @@ class DemandChange(models.Model):
         raise UserError(self.env._("Demand changes are proposed by BackOps when a need's quantity changes."))
 
     def write(self, vals):  # pylint: disable=method-required-super
+        # whoever may not even write it (another company, a salesperson) is refused as such
+        self.check_access("write")
         raise UserError(self.env._("A demand change is applied or dismissed, not edited."))
 
     def unlink(self):  # pylint: disable=method-required-super

@@ -71,6 +71,8 @@ class DemandChangeLine(models.Model):
     def write(self, vals):
         if self.env.su:
             return super().write(vals)
+        # whoever may not even write it (another company, a salesperson) is refused as such
+        self.check_access("write")
         if vals.keys() - {"partner_id"} or self.filtered(
             lambda row: row.purchase_line_id or row.change_id.state != "proposed"
         ):

@@ -40,7 +40,13 @@ class TestEveryModelKeepsToItsCompany(ApprovalCommon):
             )
         )
         export = self.env["backops.procurement.export"].create({"domain": "[]"})
+        # the customer orders less of the allocated need: a demand change is proposed
+        need.product_uom_qty -= 2
+        change = self.env["backops.demand.change"].search([("sale_line_id", "=", need.id)])
+        self.assertTrue(change.line_ids, "a proposal with a row for the RFQ line")
         return {
+            "backops.demand.change": (change, {"state": "dismissed"}),
+            "backops.demand.change.line": (change.line_ids[:1], {"proposed_qty": 1}),
             "backops.procurement.allocation": (allocation, {"quantity": 10}),
             "backops.approval.tier": (self.tier_1, {"min_amount": 1}),
             "backops.approval.request": (order.backops_approval_request_ids, {"state": "approved"}),
