@@ -82,6 +82,18 @@ class ProcurementCommon(TransactionCase):
         )
 
     @classmethod
+    def _create_mto_product(cls, name, sellers):
+        """A storable product bought to order: Odoo's make-to-order and buy routes
+        (the make-to-order route activated, as the Inventory setting does)."""
+        mto_route = cls.env.ref("stock.route_warehouse0_mto")
+        mto_route.active = True
+        mto_route.rule_ids.procure_method = "make_to_order"
+        buy_route = cls.env.ref("purchase_stock.route_warehouse0_buy")
+        return cls._create_product(
+            name, sellers=sellers, is_storable=True, route_ids=[Command.set((mto_route | buy_route).ids)]
+        )
+
+    @classmethod
     def _create_sale_order(cls, lines, confirm=True, user=None, partner=None, company=None):
         """``lines``: (product, quantity[, uom]) tuples and section names (str)."""
         order_line = []

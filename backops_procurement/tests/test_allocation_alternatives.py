@@ -305,15 +305,7 @@ class TestAlternativesOfOdooLines(AlternativesCommon):
     def setUpClass(cls):
         super().setUpClass()
         cls.env.company.backops_block_over_ordering = True
-        mto_route = cls.env.ref("stock.route_warehouse0_mto")
-        mto_route.active = True
-        mto_route.rule_ids.procure_method = "make_to_order"
-        cls.mto_cart = cls._create_product(
-            "Golf Cart (MTO)",
-            sellers=[(cls.vendor_a, 150.0)],
-            is_storable=True,
-            route_ids=[Command.set((mto_route | cls.env.ref("purchase_stock.route_warehouse0_buy")).ids)],
-        )
+        cls.mto_cart = cls._create_mto_product("Golf Cart (MTO)", sellers=[(cls.vendor_a, 150.0)])
         cls.need = cls._create_sale_order([(cls.mto_cart, 5)]).order_line
         cls.rfq = cls.need.procurement_allocation_ids.purchase_order_id
 

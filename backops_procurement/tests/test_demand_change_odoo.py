@@ -1,4 +1,3 @@
-from odoo import Command
 from odoo.tests import Form, tagged
 
 from .common import CommittedCase, ProcurementCommon
@@ -12,16 +11,7 @@ class TestDemandChangeMakeToOrder(ProcurementCommon):
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
-        mto_route = cls.env.ref("stock.route_warehouse0_mto")
-        mto_route.active = True
-        mto_route.rule_ids.procure_method = "make_to_order"
-        buy_route = cls.env.ref("purchase_stock.route_warehouse0_buy")
-        cls.mto_cart = cls._create_product(
-            "Golf Cart (MTO)",
-            sellers=[(cls.vendor_a, 150.0)],
-            is_storable=True,
-            route_ids=[Command.set((mto_route | buy_route).ids)],
-        )
+        cls.mto_cart = cls._create_mto_product("Golf Cart (MTO)", sellers=[(cls.vendor_a, 150.0)])
 
     def _mto_lines(self, need):
         return self.env["purchase.order.line"].search([("move_dest_ids.sale_line_id", "=", need.id)])

@@ -1,6 +1,5 @@
 from unittest.mock import patch
 
-from odoo import Command
 from odoo.tests import Form, tagged
 
 from .common import ProcurementCommon
@@ -13,16 +12,7 @@ class TestPurchaseLinesOdooCreates(ProcurementCommon):
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
-        mto_route = cls.env.ref("stock.route_warehouse0_mto")
-        mto_route.active = True
-        mto_route.rule_ids.procure_method = "make_to_order"
-        buy_route = cls.env.ref("purchase_stock.route_warehouse0_buy")
-        cls.mto_cart = cls._create_product(
-            "Golf Cart (MTO)",
-            sellers=[(cls.vendor_a, 150.0)],
-            is_storable=True,
-            route_ids=[Command.set((mto_route | buy_route).ids)],
-        )
+        cls.mto_cart = cls._create_mto_product("Golf Cart (MTO)", sellers=[(cls.vendor_a, 150.0)])
         cls.shuttle = cls._create_product(
             "Shuttle Bus Service",
             sellers=[(cls.vendor_b, 900.0)],
@@ -73,16 +63,9 @@ class TestPurchaseLinesOdooCreates(ProcurementCommon):
     def test_mto_lines_merged_by_one_confirmation_follow_once(self):
         """Odoo's buy rule writes each RFQ line it merges into; the allocations of all
         of them follow once, after the rule, and each need is covered."""
-        mto_route = self.env.ref("stock.route_warehouse0_mto")
-        buy_route = self.env.ref("purchase_stock.route_warehouse0_buy")
         products = self.mto_cart | self.env["product.product"].browse(
             [
-                self._create_product(
-                    f"Marquee {size}",
-                    sellers=[(self.vendor_a, 80.0)],
-                    is_storable=True,
-                    route_ids=[Command.set((mto_route | buy_route).ids)],
-                ).id
+                self._create_mto_product(f"Marquee {size}", sellers=[(self.vendor_a, 80.0)]).id
                 for size in ("S", "M", "L")
             ]
         )
