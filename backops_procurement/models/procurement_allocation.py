@@ -4,6 +4,9 @@ from odoo.tools import SQL, float_compare, float_is_zero
 
 from ..tools import check_not_derived, check_quantity
 
+# purchase orders whose lines count as ordered, and whose receipts count as received
+CONFIRMED_PURCHASE_STATES = ("purchase", "done")
+
 # stored values the allocation derives from its lines: never written by hand
 DERIVED_FIELDS = (
     "company_id",
@@ -100,12 +103,15 @@ class ProcurementAllocation(models.Model):
     @api.depends("quantity", "sale_line_id.product_uom", "purchase_line_id.product_uom")
     def _compute_purchase_uom_qty(self):
         for allocation in self:
-            sale_uom = allocation.sale_line_id.product_uom
-            purchase_uom = allocation.purchase_line_id.product_uom
-            if sale_uom and purchase_uom and sale_uom.category_id == purchase_uom.category_id:
-                allocation.purchase_uom_qty = sale_uom._compute_quantity(allocation.quantity, purchase_uom, round=False)
-            else:
-                allocation.purchase_uom_qty = allocation.quantity
+            allocation.purchase_uom_qty = self._in_purchase_uom(
+                allocation.quantity, allocation.sale_line_id.product_uom, allocation.purchase_line_id.product_uom
+            )
+
+    @api.model
+    def _in_purchase_uom(self, quantity, sale_uom, purchase_uom):
+        if sale_uom and purchase_uom and sale_uom.category_id == purchase_uom.category_id:
+            return sale_uom._compute_quantity(quantity, purchase_uom, round=False)
+        return quantity
 
     @api.depends("sale_line_id", "purchase_line_id", "quantity")
     def _compute_display_name(self):
@@ -374,13 +380,43 @@ class ProcurementAllocation(models.Model):
         orders = lines.sudo().order_id
         with orders._backops_guard_approvals(regroup=True):
             # said explicitly: a default value of the user's never decides it
-            allocations = super().create([dict(vals, is_automatic=automatic) for vals in vals_list])
+            allocations = super().create(
+                [
+                    dict(vals, is_automatic=automatic, **self._derived_values(vals.get("quantity"), need, line))
+                    for vals, need, line in zip(vals_list, needs, lines, strict=True)
+                ]
+            )
             if not automatic:
                 allocations._check_editable()
                 allocations.purchase_line_id._check_procurement_allocated_qty()
                 allocations._check_over_ordering(totals_before)
                 allocations.purchase_line_id._sync_automatic_allocations()
         return allocations
+
+    @api.model
+    def _derived_values(self, quantity, need, line):
+        """The stored values an allocation of ``need`` to ``line`` derives from them,
+        as their computes would set them, read from records already in the cache.
+        Given to ``create``, they spare the ORM building a new record per allocation to
+        precompute them, and the UPDATE that would follow the INSERT for the received
+        quantity; the computes still follow every later change. Nothing without both
+        lines: the ORM computes (and the constraints refuse) those as usual."""
+        if not need or not line:
+            return {}
+        need, line = need.sudo(), line.sudo()
+        order = line.order_id
+        values = {
+            "company_id": need.company_id.id,
+            "product_id": need.product_id.id,
+            "sale_order_id": need.order_id.id,
+            "purchase_order_id": order.id,
+            "partner_id": order.partner_id.id,
+            "purchase_uom_qty": self._in_purchase_uom(quantity, need.product_uom, line.product_uom),
+        }
+        if order.state not in CONFIRMED_PURCHASE_STATES:
+            # nothing is received on an order that is not confirmed (_received_shares)
+            values["received_qty"] = 0.0
+        return values
 
     def _write_allocations(self, vals, automatic=False):
         if "quantity" in vals:

@@ -3,8 +3,7 @@ from collections import defaultdict
 from odoo import api, fields, models
 from odoo.tools import float_compare, float_round
 
-# purchase orders whose lines count as ordered, and whose receipts count as received
-CONFIRMED_PURCHASE_STATES = ("purchase", "done")
+from .procurement_allocation import CONFIRMED_PURCHASE_STATES
 # deliveries that may still wait for stock ("assigned" with part of the demand
 # reserved, when the operation ships what is available)
 WAITING_STATES = ("confirmed", "partially_available", "assigned")

@@ -278,7 +278,10 @@ class PurchaseOrderLine(models.Model):
         check_not_derived(self, [vals], DERIVED_FIELDS)
         deferred = _DEFERRED_SYNC.get()
         if deferred is not None and self.env.su and not vals.keys() & {"order_id", "company_id"}:
-            # Odoo's buy rule filling its draft RFQs (see _backops_defer_sync)
+            # Odoo's buy rule filling its draft RFQs (see _backops_defer_sync). The write
+            # marks what depends on the lines' allocations, which the ORM reads line by
+            # line: read those of every line of the orders at once, the first time
+            self.order_id.order_line.procurement_allocation_ids.mapped("sale_line_id")
             with self.order_id._backops_guard_approvals(regroup=True):
                 res = super().write(vals)
             deferred.update(self.ids)

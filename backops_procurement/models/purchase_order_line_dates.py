@@ -1,6 +1,6 @@
 from odoo import fields, models
 
-from .procurement_allocation_received import CONFIRMED_PURCHASE_STATES
+from .procurement_allocation import CONFIRMED_PURCHASE_STATES
 
 
 class PurchaseOrderLine(models.Model):
