@@ -4,6 +4,7 @@ from odoo import api, fields, models
 from odoo.tools import float_compare, float_round
 
 from .procurement_allocation import CONFIRMED_PURCHASE_STATES
+
 # deliveries that may still wait for stock ("assigned" with part of the demand
 # reserved, when the operation ships what is available)
 WAITING_STATES = ("confirmed", "partially_available", "assigned")
