@@ -7,6 +7,10 @@ vendors, prints the time and query count of:
   (b) reading the first page of the Needs list filtered on one status, flat and
       grouped by sale order as the menu opens it;
   (c) a plain SQL GROUP BY over the allocations: the floor no ORM path can beat;
+  (d) a plain SQL UPDATE of one indexed column of the same sale lines, on the table
+      vacuumed after (a), rolled back: what PostgreSQL takes to write that many rows
+      of ``sale_order_line`` with its indexes, the floor of (a) when every status
+      changes, as here;
   and, as Odoo's own equivalents in the same run: recomputing ``invoice_status`` of
   the same sale lines, and reading the first page of Odoo's sale line list filtered
   on it.
@@ -200,6 +204,15 @@ def run(env, count):
         cr.fetchall()
     results["sql_floor"] = m
 
+    # on a vacuumed table: the rows the recomputes above wrote leave room for this one
+    commit_and_vacuum(env, ["sale_order_line"])
+    cr.execute("SAVEPOINT write_floor")
+    with Measure(env) as m:
+        cr.execute("UPDATE sale_order_line SET procurement_status = NULL WHERE id = ANY(%s)", [needs.ids])
+    assert cr.rowcount == count
+    results["write_floor"] = m
+    cr.execute("ROLLBACK TO SAVEPOINT write_floor")
+
     # leave the next size a table of its own size
     cr.execute("DELETE FROM backops_procurement_allocation WHERE sale_line_id = ANY(%s)", [needs.ids])
     cr.execute(
@@ -235,6 +248,7 @@ def main():
                     r["odoo_page"].queries,
                     fmt_seconds(r["sql_floor"].seconds),
                     r["sql_floor"].queries,
+                    fmt_seconds(r["write_floor"].seconds),
                 )
             )
             print(f"  measured {count:,} needs", flush=True)
@@ -254,6 +268,7 @@ def main():
                 "q",
                 "(c) SQL floor s",
                 "q",
+                "(d) SQL write floor s",
             ],
             rows,
         )

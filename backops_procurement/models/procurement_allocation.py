@@ -380,11 +380,8 @@ class ProcurementAllocation(models.Model):
         orders = lines.sudo().order_id
         with orders._backops_guard_approvals(regroup=True):
             # said explicitly: a default value of the user's never decides it
-            allocations = super().create(
-                [
-                    dict(vals, is_automatic=automatic, **self._derived_values(vals.get("quantity"), need, line))
-                    for vals, need, line in zip(vals_list, needs, lines, strict=True)
-                ]
+            allocations = self._insert_allocations(
+                [dict(vals, is_automatic=automatic) for vals in vals_list], needs, lines
             )
             if not automatic:
                 allocations._check_editable()
@@ -394,13 +391,62 @@ class ProcurementAllocation(models.Model):
         return allocations
 
     @api.model
+    def _insert_allocations(self, vals_list, needs, lines):
+        """Insert the allocations of ``vals_list`` (for ``needs`` and ``lines``, in
+        the same order) with the values they derive from their lines.
+
+        The ORM's ``create`` builds a new record per allocation to precompute those
+        values, then updates every row again for the received quantity: the larger
+        part of the Line Item Editor's and Create RFQs' time. Here the values are read
+        once from records already in the cache, as the computes set them, and given to
+        the ORM's own insert (``_create``: the INSERT, the cache, what depends on the
+        allocations marked to recompute, the constraints, the access rules), which
+        does not recompute what it is given. The computes still follow every later
+        change of the lines. Values that are not all plain stored values of
+        allocations with both lines go through ``create`` itself, checks included."""
+        if not vals_list:
+            return self.browse()
+        stored_names = {name for name, field in self._fields.items() if field.store and field.column_type} - {"id"}
+        derived = [
+            self._derived_values(vals.get("quantity"), need, line)
+            for vals, need, line in zip(vals_list, needs, lines, strict=True)
+        ]
+        if not all(derived) or any(vals.keys() - stored_names for vals in vals_list):
+            return super().create(vals_list)
+        now = self.env.cr.now()
+        log_values = {"create_uid": self.env.uid, "create_date": now, "write_uid": self.env.uid, "write_date": now}
+        defaults = {}
+        data_list = []
+        for vals, values in zip(vals_list, derived, strict=True):
+            given = frozenset(vals) | frozenset(values)
+            if given not in defaults:
+                defaults[given] = self.default_get(
+                    [name for name in stored_names if name not in given and name not in log_values]
+                )
+            # the log fields are never the caller's, as in create
+            stored = {
+                **defaults[given],
+                **{k: v for k, v in vals.items() if k not in log_values},
+                **values,
+                **log_values,
+            }
+            data_list.append(
+                {
+                    "stored": stored,
+                    "inversed": {},
+                    "inherited": {},
+                    "protected": {self._fields[name] for name in values},
+                }
+            )
+        allocations = self._create(data_list)
+        allocations._check_company()
+        return allocations
+
+    @api.model
     def _derived_values(self, quantity, need, line):
         """The stored values an allocation of ``need`` to ``line`` derives from them,
-        as their computes would set them, read from records already in the cache.
-        Given to ``create``, they spare the ORM building a new record per allocation to
-        precompute them, and the UPDATE that would follow the INSERT for the received
-        quantity; the computes still follow every later change. Nothing without both
-        lines: the ORM computes (and the constraints refuse) those as usual."""
+        as their computes would set them, read from records already in the cache:
+        nothing without both lines."""
         if not need or not line:
             return {}
         need, line = need.sudo(), line.sudo()
