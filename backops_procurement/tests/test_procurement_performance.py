@@ -84,3 +84,36 @@ class TestProcurementStatusQueries(ProcurementCommon):
         self.assertFalse(any(small.mapped("procurement_status")))
         self.assertFalse(any(large.mapped("procurement_status")))
         self.assertLessEqual(large_count, small_count)
+
+
+@tagged("post_install", "-at_install")
+class TestBuyRuleMergeQueries(ProcurementCommon):
+    """Odoo's buy rule adding a confirmed sale's make-to-order lines to the RFQ lines it
+    made before writes them one at a time: what the addon reads of their allocations
+    is read once per RFQ, however many lines merge."""
+
+    def _allocation_queries_of_a_confirmation(self, count):
+        products = [
+            self._create_mto_product(f"Marquee {count}-{i}", sellers=[(self.vendor_a, 80.0)]) for i in range(count)
+        ]
+        lines = [(product, 2) for product in products]
+        first = self._create_sale_order(lines)
+        rfq = first.order_line.procurement_allocation_ids.purchase_line_id.order_id
+        self.assertEqual(len(rfq), 1)
+        second = self._create_sale_order(lines, confirm=False)
+        self.env.flush_all()
+        self.env.invalidate_all()
+        with self.assertLogs("odoo.sql_db", "DEBUG") as logs:
+            second.action_confirm()
+            self.env.flush_all()
+        # Odoo merged the second sale into the RFQ lines of the first (its writes are
+        # what is measured) and the allocations follow
+        merged = rfq.order_line.filtered(lambda line: line.product_qty == 4.0)
+        self.assertGreaterEqual(len(merged), count // 2)
+        self.assertEqual(set(second.order_line.mapped("procurement_status")), {"on_order"})
+        return sum("backops_procurement_allocation" in record.getMessage() for record in logs.records)
+
+    def test_allocations_are_read_once_per_rfq(self):
+        small = self._allocation_queries_of_a_confirmation(2)
+        large = self._allocation_queries_of_a_confirmation(12)
+        self.assertLessEqual(large, small)
