@@ -9,6 +9,7 @@ a vacuumed database as a live one would be.
 
 import argparse
 import contextlib
+import gc
 import time
 
 import odoo
@@ -51,7 +52,7 @@ def commit_and_vacuum(env, tables):
 
 
 class Measure:
-    """``with Measure(env) as m: ...`` then ``m.seconds`` and ``m.queries``.
+    """``with Measure(env) as m: ...`` then ``m.seconds``, ``m.cpu`` and ``m.queries``.
     Pending ORM work is flushed before starting and included before stopping."""
 
     def __init__(self, env, flush=True):
@@ -62,7 +63,10 @@ class Measure:
         if self.flush:
             self.env.flush_all()
         self.env.invalidate_all()
+        # the garbage of earlier runs is not this run's time
+        gc.collect()
         self._queries = self.env.cr.sql_log_count
+        self._cpu = time.process_time()
         self._start = time.perf_counter()
         return self
 
@@ -70,6 +74,9 @@ class Measure:
         if self.flush and not exc[0]:
             self.env.flush_all()
         self.seconds = time.perf_counter() - self._start
+        # this process's CPU time: Odoo's Python work, without the database's and
+        # without the time the machine gave to others
+        self.cpu = time.process_time() - self._cpu
         self.queries = self.env.cr.sql_log_count - self._queries
         return False
 
@@ -83,18 +90,24 @@ def rollback_to(env, savepoint):
     env.invalidate_all()
 
 
+def run_rolled_back(env, function, *args):
+    """``function(env, *args)``, rolled back to a savepoint afterwards."""
+    env.cr.execute("SAVEPOINT bench_repeat")
+    try:
+        return function(env, *args)
+    finally:
+        rollback_to(env, "bench_repeat")
+
+
 def median_measure(env, function, *args, repeat=5):
     """Run ``function(env, *args)`` once to warm Odoo's caches, then ``repeat``
     times, each rolled back to a savepoint, and return the run of median time (a
     shared machine is noisy)."""
-    runs = []
-    for _i in range(repeat + 1):
-        env.cr.execute("SAVEPOINT bench_repeat")
-        try:
-            runs.append(function(env, *args))
-        finally:
-            rollback_to(env, "bench_repeat")
-    runs = runs[1:]
+    runs = [run_rolled_back(env, function, *args) for _i in range(repeat + 1)][1:]
+    return median(runs)
+
+
+def median(runs):
     return sorted(runs, key=lambda m: m.seconds)[len(runs) // 2]
 
 
