@@ -1,20 +1,11 @@
 from odoo import fields
 from odoo.tests import tagged
 
+from ..models.procurement_allocation import DERIVED_FIELDS
 from .common import ProcurementCommon
 
-DERIVED_COLUMNS = (
-    "company_id",
-    "product_id",
-    "sale_order_id",
-    "purchase_order_id",
-    "partner_id",
-    "purchase_uom_qty",
-    "received_qty",
-    "is_automatic",
-    "create_uid",
-    "write_uid",
-)
+# what an allocation derives from its lines, and what create never takes from the caller
+DERIVED_COLUMNS = (*DERIVED_FIELDS, "is_automatic", "create_uid", "write_uid")
 
 
 @tagged("post_install", "-at_install")
@@ -183,4 +174,5 @@ class TestAllocationInsert(ProcurementCommon):
 
         count_queries(needs(3))  # the caches every first call fills
         small = count_queries(needs(3))
-        self.assertLessEqual(count_queries(needs(60)), small)
+        # a query of Odoo's caches may fall on either run; one per allocation would be 57
+        self.assertLessEqual(count_queries(needs(60)), small + 2)
