@@ -256,8 +256,9 @@ class PurchaseOrderLine(models.Model):
         if _DEFERRED_SYNC.get() is not None:
             yield
             return
-        written = set()
-        token = _DEFERRED_SYNC.set(written)
+        # the lines written, and the orders whose lines' allocations were read (write)
+        written, read_orders = set(), set()
+        token = _DEFERRED_SYNC.set((written, read_orders))
         try:
             yield
         finally:
@@ -280,11 +281,15 @@ class PurchaseOrderLine(models.Model):
         if deferred is not None and self.env.su and not vals.keys() & {"order_id", "company_id"}:
             # Odoo's buy rule filling its draft RFQs (see _backops_defer_sync). The write
             # marks what depends on the lines' allocations, which the ORM reads line by
-            # line: read those of every line of the orders at once, the first time
-            self.order_id.order_line.procurement_allocation_ids.mapped("sale_line_id")
+            # line: read those of every line of an order at once, its first time only
+            written, read_orders = deferred
+            unread = self.order_id.browse(set(self.order_id.ids) - read_orders)
+            if unread:
+                unread.order_line.procurement_allocation_ids.mapped("sale_line_id")
+                read_orders.update(unread.ids)
             with self.order_id._backops_guard_approvals(regroup=True):
                 res = super().write(vals)
-            deferred.update(self.ids)
+            written.update(self.ids)
             return res
         orders = self.order_id | self.env["purchase.order"].browse(vals.get("order_id"))
         before = {line.id: (line.order_id, line.company_id) for line in self}
