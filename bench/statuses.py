@@ -11,6 +11,10 @@ vendors, prints the time and query count of:
       vacuumed after (a), rolled back: what PostgreSQL takes to write that many rows
       of ``sale_order_line`` with its indexes, the floor of (a) when every status
       changes, as here;
+  (e) the same UPDATE of as many rows of a narrow table (the need's id, its status
+      and its two quantities, indexed on the status), rolled back: what the statuses
+      would cost to write if they were kept apart from the sale lines' wide rows and
+      their ten indexes;
   and, as Odoo's own equivalents in the same run: recomputing ``invoice_status`` of
   the same sale lines, and reading the first page of Odoo's sale line list filtered
   on it.
@@ -213,6 +217,33 @@ def run(env, count):
     results["write_floor"] = m
     cr.execute("ROLLBACK TO SAVEPOINT write_floor")
 
+    cr.execute("SAVEPOINT narrow_floor")
+    cr.execute(
+        """
+        CREATE TEMP TABLE bench_need_status (
+            sale_line_id int PRIMARY KEY, status varchar, allocated numeric, remaining numeric
+        )
+        """
+    )
+    cr.execute("CREATE INDEX ON bench_need_status (status)")
+    cr.execute(
+        """
+        INSERT INTO bench_need_status
+        SELECT id, procurement_status, procurement_allocated_qty, procurement_remaining_qty
+          FROM sale_order_line WHERE id = ANY(%s)
+        """,
+        [needs.ids],
+    )
+    cr.execute("ANALYZE bench_need_status")
+    with Measure(env) as m:
+        cr.execute(
+            "UPDATE bench_need_status SET status = NULL, allocated = 0, remaining = 0 WHERE sale_line_id = ANY(%s)",
+            [needs.ids],
+        )
+    assert cr.rowcount == count
+    results["narrow_floor"] = m
+    cr.execute("ROLLBACK TO SAVEPOINT narrow_floor")
+
     # leave the next size a table of its own size
     cr.execute("DELETE FROM backops_procurement_allocation WHERE sale_line_id = ANY(%s)", [needs.ids])
     cr.execute(
@@ -249,6 +280,7 @@ def main():
                     fmt_seconds(r["sql_floor"].seconds),
                     r["sql_floor"].queries,
                     fmt_seconds(r["write_floor"].seconds),
+                    fmt_seconds(r["narrow_floor"].seconds),
                 )
             )
             print(f"  measured {count:,} needs", flush=True)
@@ -269,6 +301,7 @@ def main():
                 "(c) SQL floor s",
                 "q",
                 "(d) SQL write floor s",
+                "(e) narrow table s",
             ],
             rows,
         )

@@ -138,9 +138,13 @@ class ProcurementAllocation(models.Model):
     @api.model
     def _check_quantity_values(self, quantities):
         """Refuse quantities that are not positive finite numbers, before anything is written."""
+        if not quantities:
+            return
+        # looked up once for the batch: each lookup costs as much as the check itself
+        label = self.env._("Allocated quantity")
+        digits = self.env["decimal.precision"].precision_get("Product Unit of Measure")
         for quantity in quantities:
-            check_quantity(self.env, quantity, self.env._("Allocated quantity"), allow_zero=False)
-            digits = self.env["decimal.precision"].precision_get("Product Unit of Measure")
+            check_quantity(self.env, quantity, label, allow_zero=False)
             if float_is_zero(quantity, precision_digits=digits):
                 raise ValidationError(
                     self.env._("The quantity allocated to a need must be positive, not %(qty)s.", qty=quantity)
