@@ -14,6 +14,7 @@ DERIVED_FIELDS = (
     "procurement_status",
     "procurement_section",
     "backops_promised_date",
+    "backops_return_order_id",
     *FULFILMENT_FIELDS,
 )
 

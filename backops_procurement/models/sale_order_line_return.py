@@ -1,4 +1,4 @@
-from odoo import api, models
+from odoo import api, fields, models
 from odoo.tools import float_compare, float_is_zero
 
 RETURN_LINE_FIELDS = {"product_id", "product_uom_qty", "product_uom", "order_id", "display_type"}
@@ -10,6 +10,24 @@ class SaleOrderLine(models.Model):
     the handling charge is invoiced with it."""
 
     _inherit = "sale.order.line"
+
+    backops_return_order_id = fields.Many2one(
+        "sale.order",
+        string="Return Order",
+        compute="_compute_backops_return_order_id",
+        store=True,
+        precompute=True,
+        index="btree_not_null",
+        help="The line's order when it is a return, empty otherwise.",
+    )
+
+    @api.depends("order_id.backops_order_type")
+    def _compute_backops_return_order_id(self):
+        # what the handling charge's dependency on the other lines goes through
+        # (_compute_qty_to_invoice): empty on every other order, whose lines then
+        # never depend on each other
+        for line in self:
+            line.backops_return_order_id = line.order_id if line._backops_is_return() else False
 
     def _backops_is_return(self):
         self.ensure_one()
@@ -79,11 +97,14 @@ class SaleOrderLine(models.Model):
     # ------------------------------------------------------------------
     # Invoicing: credited, not invoiced
     # ------------------------------------------------------------------
-    @api.depends("order_id.backops_order_type", "order_id.order_line.qty_delivered")
+    @api.depends("order_id.backops_order_type", "backops_return_order_id.order_line.qty_delivered")
     def _compute_qty_to_invoice(self):
         """Returned goods: what came back and is not credited yet, to credit (a
         negative quantity: Odoo makes the invoice a credit note). The handling
-        charge: charged once something came back."""
+        charge: charged once something came back, so it depends on the other lines
+        of its return; through ``backops_return_order_id``, which only a return's
+        lines have, a change on a line of any other order recomputes that line
+        alone, as in Odoo."""
         res = super()._compute_qty_to_invoice()
         for line in self:
             if line.state != "sale" or line.display_type or not line._backops_is_return():

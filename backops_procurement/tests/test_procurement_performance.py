@@ -117,3 +117,45 @@ class TestBuyRuleMergeQueries(ProcurementCommon):
         small = self._allocation_queries_of_a_confirmation(2)
         large = self._allocation_queries_of_a_confirmation(12)
         self.assertLessEqual(large, small)
+
+
+@tagged("post_install", "-at_install")
+class TestOneLineChangeStaysOnTheLine(ProcurementCommon):
+    """A change on one line of a confirmed order recomputes what Odoo derives of that
+    line, not of every other line of the order: the return handling charge, which
+    follows what came back on its return's other lines, must not make every order's
+    lines depend on each other."""
+
+    def _lines_marked_by_one_write(self, order):
+        line, others = order.order_line[0], order.order_line[1:]
+        self.env.flush_all()  # nothing left pending from the confirmation
+        line.write({"product_uom_qty": line.product_uom_qty + 1})
+        fields = self.env["sale.order.line"]._fields
+        marked = {
+            name: self.env.records_to_compute(fields[name]) & others
+            for name in ("qty_to_invoice", "invoice_status", "untaxed_amount_to_invoice")
+        }
+        self.env.flush_all()
+        return marked
+
+    def test_a_quantity_on_one_line_marks_no_other_line(self):
+        products = [self._create_product(f"Crowd Barrier {i}", subject=False) for i in range(8)]
+        order = self._create_sale_order([(product, 3) for product in products])
+        marked = self._lines_marked_by_one_write(order)
+        self.assertEqual(marked, dict.fromkeys(marked, self.env["sale.order.line"]))
+
+    def test_what_is_delivered_on_one_line_marks_no_other_line(self):
+        # services delivered by hand: the salesperson types what was delivered
+        products = [
+            self._create_product(f"Stewarding {i}", subject=False, type="service", invoice_policy="delivery")
+            for i in range(8)
+        ]
+        order = self._create_sale_order([(product, 3) for product in products])
+        line, others = order.order_line[0], order.order_line[1:]
+        self.env.flush_all()  # nothing left pending from the confirmation
+        line.qty_delivered = 2
+        marked = self.env.records_to_compute(self.env["sale.order.line"]._fields["qty_to_invoice"]) & others
+        self.assertFalse(marked)
+        self.env.flush_all()
+        self.assertEqual(line.qty_to_invoice, 2)
+        self.assertEqual(others.mapped("qty_to_invoice"), [0.0] * 7)
