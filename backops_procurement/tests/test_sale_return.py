@@ -128,6 +128,26 @@ class TestSaleReturn(ReturnCommon):
         self.assertEqual(self._goods_line(ret).qty_to_invoice, 0)
         self.assertEqual(order.invoice_status, "to invoice", "the original is invoiced as before, once")
 
+    def test_the_charge_follows_what_came_back_and_its_link_is_never_written(self):
+        order = self._delivered_order()
+        ret = self._create_return(order, {self.riser: 3})
+        ret.with_user(self.salesman).action_confirm()
+        fee = self._line(ret, self.fee)
+        self.assertEqual(ret.order_line.backops_return_order_id, ret)
+        self.assertFalse(order.order_line.backops_return_order_id, "only a return's lines have it")
+        self.assertEqual(fee.qty_to_invoice, 0, "nothing came back yet")
+        self._validate(ret.picking_ids, {self.riser: 1})
+        self.assertEqual(fee.qty_to_invoice, fee.product_uom_qty, "charged once something came back")
+        for attempt in (
+            lambda: self._line(order, self.riser).with_user(self.salesman).write({"backops_return_order_id": ret.id}),
+            lambda: self.env["sale.order.line"].create(
+                {"order_id": order.id, "product_id": self.skirt.id, "backops_return_order_id": ret.id}
+            ),
+        ):
+            with self.subTest(attempt=attempt), self.assertRaisesRegex(UserError, "cannot be written"):
+                attempt()
+        self.assertFalse(order.order_line.backops_return_order_id)
+
     def test_partial_receipt_credits_what_came_back(self):
         order = self._delivered_order()
         ret = self._create_return(order, {self.riser: 3})
