@@ -2,7 +2,7 @@
     "name": "BackOps Procurement",
     "summary": "Turn confirmed sales into purchasing work and follow every unit "
     "from the customer's need to the vendor's RFQ, receipt and delivery",
-    "version": "18.0.1.1.0",
+    "version": "18.0.1.2.0",
     "category": "Inventory/Purchase",
     "website": "https://github.com/backops/backops_procurement",
     "author": "BackOps",

@@ -78,3 +78,17 @@ def check_ship_date(env, ship_date):
     if ship_date > now:
         raise UserError(env._("The actual ship date cannot be in the future."))
     return ship_date
+
+
+def take_pending(records, fnames):
+    """``records`` and every other record whose ``fnames`` (computed together) are
+    pending, taken off the ORM's list of what to compute. The ORM hands computes
+    over in batches of 1,000 records; taking every pending record at once lets one
+    query read and one write however many changed."""
+    env = records.env
+    pending = env.records_to_compute(records._fields[fnames[0]])
+    # new records' ids are false: dropped without building a record for each one
+    taken = records | records.browse([record_id for record_id in pending._ids if record_id])
+    for fname in fnames:
+        env.remove_to_compute(records._fields[fname], taken)
+    return taken

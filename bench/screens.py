@@ -100,9 +100,16 @@ def clone_orders(env, template, count, prefix):
         SELECT new.id, {", ".join(f"sol.{c}" for c in line_columns)}
           FROM sale_order_line sol, unnest(%s::int[]) AS new(id)
          WHERE sol.order_id = %s
+        RETURNING id
         """,
         [order_ids, template.id],
     )
+    # each sale line has its status row, inserted with it; the statuses are computed
+    # as for any new line (one query, whatever the number)
+    line_ids = [row[0] for row in cr.fetchall()]
+    cr.execute("INSERT INTO backops_need_status (id, line_id) SELECT i, i FROM unnest(%s::int[]) i", [line_ids])
+    env["backops.need.status"].browse(line_ids)._backops_mark_to_compute()
+    env.flush_all()
     return order_ids
 
 

@@ -17,7 +17,7 @@ waiting is approved, a new sale and a new purchase are confirmed, their receipt 
 delivery validated, and Odoo's own double validation works.
 
 **Upgrade** (database ``backops_lifecycle_upgrade``): the addon of
-``--previous-ref`` (``$BACKOPS_PREVIOUS_REF``, default ``c27f8a3``, the previous
+``--previous-ref`` (``$BACKOPS_PREVIOUS_REF``, default ``f5823e4``, the previous
 landing), taken out of git into a temporary folder, installed and given the same
 procurement work with its own code; a snapshot of its rows; ``odoo-bin -u
 backops_procurement`` with the current tree, whose log must hold no ERROR. Then every
@@ -49,7 +49,7 @@ from pathlib import Path
 
 ADDON = "backops_procurement"
 ROOT = Path(__file__).resolve().parent.parent
-DEFAULT_PREVIOUS_REF = "c27f8a3"
+DEFAULT_PREVIOUS_REF = "f5823e4"
 ERROR_LINE = re.compile(r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d+ \d+ (ERROR|CRITICAL) ")
 WARNING_LINE = re.compile(r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d+ \d+ WARNING ")
 

@@ -17,6 +17,7 @@ from . import approval_lock
 from . import procurement_allocation
 from . import procurement_allocation_service
 from . import procurement_allocation_received
+from . import need_status
 from . import sale_order_line
 from . import sale_order_line_fulfilment
 from . import sale_order_line_delivery

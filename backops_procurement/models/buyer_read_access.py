@@ -229,6 +229,7 @@ class SaleOrderLine(models.Model):
             # confirming a purchase line Odoo linked to the sale line (dropship) reads
             # it for the receipt (sale_purchase_stock)
             "route_id",
+            "backops_need_status_id",
             "procurement_status",
             "procurement_allocated_qty",
             "procurement_remaining_qty",

@@ -3,7 +3,7 @@ from collections import defaultdict
 from odoo import api, fields, models
 from odoo.osv import expression
 
-from .sale_order_line import PROCUREMENT_STATUSES
+from .need_status import PROCUREMENT_STATUSES
 
 # a sale order's summary is the most urgent status among its needs
 SUMMARY_PRIORITY = ["needs_order", "short", "excess", "on_order"]

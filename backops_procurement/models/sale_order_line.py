@@ -4,11 +4,12 @@ from odoo import api, fields, models
 from odoo.exceptions import UserError
 from odoo.tools import SQL, float_compare, float_round
 
-from ..tools import check_not_derived
+from ..tools import check_not_derived, take_pending
 from .sale_order_line_fulfilment import FULFILMENT_FIELDS
 
 # what the addon derives on sale lines: never written by hand
 DERIVED_FIELDS = (
+    "backops_need_status_id",
     "procurement_allocated_qty",
     "procurement_remaining_qty",
     "procurement_status",
@@ -17,13 +18,6 @@ DERIVED_FIELDS = (
     "backops_return_order_id",
     *FULFILMENT_FIELDS,
 )
-
-PROCUREMENT_STATUSES = [
-    ("needs_order", "Needs Order"),
-    ("short", "Short"),
-    ("on_order", "On Order"),
-    ("excess", "Excess"),
-]
 
 
 def procurement_status(need_qty, allocated_qty, rounding):
@@ -45,26 +39,25 @@ class SaleOrderLine(models.Model):
         string="Allocations",
         help="RFQ/PO lines covering this need, with the quantity each covers.",
     )
+    # kept in a narrow table of their own (backops.need.status, same id as the
+    # line): rewriting tens of thousands of statuses there costs a fifth of
+    # rewriting sale_order_line's wide rows
+    backops_need_status_id = fields.Many2one(
+        "backops.need.status",
+        string="Ordering Status Row",
+        compute="_compute_backops_need_status_id",
+        search="_search_backops_need_status_id",
+    )
     procurement_allocated_qty = fields.Float(
-        string="Allocated",
-        compute="_compute_procurement_status",
-        store=True,
-        digits="Product Unit of Measure",
+        related="backops_need_status_id.procurement_allocated_qty",
         help="Quantity covered by RFQs and purchase orders that are not cancelled, in this line's unit of measure.",
     )
     procurement_remaining_qty = fields.Float(
-        string="To Order",
-        compute="_compute_procurement_status",
-        store=True,
-        digits="Product Unit of Measure",
+        related="backops_need_status_id.procurement_remaining_qty",
         help="Quantity of the need that no RFQ or purchase order covers yet.",
     )
     procurement_status = fields.Selection(
-        PROCUREMENT_STATUSES,
-        string="Ordering Status",
-        compute="_compute_procurement_status",
-        store=True,
-        index=True,
+        related="backops_need_status_id.procurement_status",
         help="Needs Order: nothing allocated; Short: less than the need; On Order: "
         "exactly the need; Excess: more than the need. Empty when the line is not a "
         "need (not confirmed, or product not subject to procurement).",
@@ -92,36 +85,35 @@ class SaleOrderLine(models.Model):
         help="Section of the sale order this line belongs to.",
     )
 
-    @api.depends(
-        "display_type",
-        "state",
-        "order_id.backops_order_type",
-        "product_id.subject_to_procurement",
-        "product_uom_qty",
-        "product_uom",
-        "procurement_allocation_ids.quantity",
-        "procurement_allocation_ids.purchase_line_id.order_id.state",
-    )
-    def _compute_procurement_status(self):
-        stored = self.filtered("id")
-        for line in self - stored:
-            line._set_procurement_values_from_cache()
-        if stored:
-            stored._backops_take_pending(
-                ("procurement_status", "procurement_allocated_qty", "procurement_remaining_qty")
-            )._update_procurement_values()
+    def _compute_backops_need_status_id(self):
+        # the row has the line's id; a line not saved yet has none
+        for line in self:
+            line.backops_need_status_id = line._origin.id
+
+    def _search_backops_need_status_id(self, operator, value):
+        statuses = self.env["backops.need.status"].sudo()
+        if operator in ("=", "!=") and value is False:
+            return [("id", "not in" if operator == "=" else "in", statuses._search([]))]
+        if operator not in ("in", "not in", "=", "!="):
+            raise NotImplementedError(self.env._("Unsupported search on the ordering status row."))
+        return [("id", operator, value)]
+
+    def _field_to_sql(self, alias, fname, query=None, flush=True):
+        # the status row's id is the line's: lists sort, filter and group on the
+        # statuses with a join on it
+        if fname == "backops_need_status_id":
+            return SQL.identifier(alias, "id")
+        return super()._field_to_sql(alias, fname, query, flush)
+
+    @api.model
+    def _create(self, data_list):
+        lines = super()._create(data_list)
+        self.env["backops.need.status"]._backops_insert_for(lines)
+        return lines
 
     def _backops_take_pending(self, fnames):
-        """These stored lines and every other line whose ``fnames`` (computed
-        together) are pending, taken off the ORM's list of what to compute. The ORM
-        hands computes over in batches of 1,000 records; taking every pending line at
-        once lets one query read and one write however many lines changed."""
-        pending = self.env.records_to_compute(self._fields[fnames[0]])
-        # new records' ids are false: dropped without building a record for each line
-        lines = self | self.browse([line_id for line_id in pending._ids if line_id])
-        for fname in fnames:
-            self.env.remove_to_compute(self._fields[fname], lines)
-        return lines
+        """See :func:`take_pending`."""
+        return take_pending(self, fnames)
 
     def _procurement_label(self):
         """How messages name a need: its sale order and product."""
@@ -131,104 +123,6 @@ class SaleOrderLine(models.Model):
     def _is_procurement_need(self):
         self.ensure_one()
         return bool(not self.display_type and self.state == "sale" and self.product_id.subject_to_procurement)
-
-    def _set_procurement_values_from_cache(self):
-        """Compute for records that are not in the database yet (forms)."""
-        self.ensure_one()
-        allocated = sum(
-            allocation.quantity
-            for allocation in self.procurement_allocation_ids
-            if allocation.purchase_line_id.order_id.state != "cancel"
-        )
-        is_need = self._is_procurement_need()
-        rounding = self.product_uom.rounding or 0.01
-        self.procurement_allocated_qty = allocated
-        self.procurement_remaining_qty = max(self.product_uom_qty - allocated, 0.0) if is_need else 0.0
-        self.procurement_status = procurement_status(self.product_uom_qty, allocated, rounding) if is_need else False
-
-    def _update_procurement_values(self):
-        """Set the procurement quantities and status of stored lines with one query to
-        read and one to write, whatever their number.
-
-        Raw SQL, because the ORM cannot do this at this size: it flushes computed
-        values a hundred rows per UPDATE and recomputes them a thousand records per
-        call, which makes statuses cost a query per hundred needs; they must stay cheap
-        for tens of thousands. The dependencies are declared on the compute, so the
-        ORM still decides what to recompute and when; the UPDATE sets ``write_date``
-        and ``write_uid`` as the ORM would, and the changed fields are invalidated so
-        that the next read comes from the database."""
-        env = self.env
-        env["backops.procurement.allocation"].flush_model(["sale_line_id", "purchase_line_id", "quantity"])
-        env["purchase.order.line"].flush_model(["order_id"])
-        env["purchase.order"].flush_model(["state"])
-        env["product.product"].flush_model(["product_tmpl_id"])
-        env["product.template"].flush_model(["subject_to_procurement"])
-        env["uom.uom"].flush_model(["rounding"])
-        env["sale.order"].flush_model(["backops_order_type"])
-        # write_uid/write_date: the UPDATE sets them, a pending value would be lost
-        self.flush_recordset(
-            ["display_type", "state", "product_id", "product_uom", "product_uom_qty", "write_uid", "write_date"]
-        )
-
-        # one statement reads, decides and writes: the status is decided in SQL
-        # exactly as procurement_status() decides it (each quantity rounded half
-        # away from zero at the unit's rounding, then compared), and only the lines
-        # whose values change are written
-        env.cr.execute(
-            SQL(
-                """
-            UPDATE sale_order_line sol
-               SET procurement_allocated_qty = new.allocated,
-                   procurement_remaining_qty = new.remaining,
-                   procurement_status = new.status,
-                   write_uid = %(uid)s,
-                   write_date = (now() at time zone 'UTC')
-              FROM (
-                SELECT line.id, line.allocated,
-                       CASE WHEN line.is_need THEN GREATEST(line.need - line.allocated, 0) ELSE 0 END AS remaining,
-                       CASE WHEN NOT line.is_need THEN NULL
-                            WHEN ROUND(line.allocated / line.rounding) <= 0 THEN 'needs_order'
-                            WHEN ROUND(line.allocated / line.rounding) < ROUND(line.need / line.rounding) THEN 'short'
-                            WHEN ROUND(line.allocated / line.rounding) > ROUND(line.need / line.rounding) THEN 'excess'
-                            ELSE 'on_order' END AS status
-                  FROM (
-                    SELECT sol.id,
-                           sol.display_type IS NULL AND sol.state = 'sale'
-                               AND COALESCE(tmpl.subject_to_procurement, FALSE)
-                               -- goods coming back on a return are no need to order
-                               AND so.backops_order_type IS DISTINCT FROM 'return' AS is_need,
-                           COALESCE(sol.product_uom_qty, 0)::numeric AS need,
-                           COALESCE(NULLIF(uom.rounding, 0), 0.01)::numeric AS rounding,
-                           COALESCE(alloc.quantity, 0)::numeric AS allocated
-                      FROM sale_order_line sol
-                      JOIN sale_order so ON so.id = sol.order_id
-                 LEFT JOIN product_product product ON product.id = sol.product_id
-                 LEFT JOIN product_template tmpl ON tmpl.id = product.product_tmpl_id
-                 LEFT JOIN uom_uom uom ON uom.id = sol.product_uom
-                 LEFT JOIN (
-                        SELECT alloc.sale_line_id, SUM(alloc.quantity) AS quantity
-                          FROM backops_procurement_allocation alloc
-                          JOIN purchase_order_line pol ON pol.id = alloc.purchase_line_id
-                          JOIN purchase_order po ON po.id = pol.order_id
-                         WHERE alloc.sale_line_id = ANY(%(ids)s) AND po.state != 'cancel'
-                      GROUP BY alloc.sale_line_id
-                      ) alloc ON alloc.sale_line_id = sol.id
-                     WHERE sol.id = ANY(%(ids)s)
-                  ) line
-              ) new
-             WHERE sol.id = new.id
-               AND (sol.procurement_status IS DISTINCT FROM new.status
-                    OR sol.procurement_allocated_qty IS DISTINCT FROM new.allocated
-                    OR COALESCE(sol.procurement_remaining_qty, 0) != new.remaining)
-            """,
-                uid=env.uid,
-                ids=list(self.ids),
-            )
-        )
-        fnames = ["procurement_allocated_qty", "procurement_remaining_qty", "procurement_status"]
-        if env.cr.rowcount:
-            fnames += ["write_uid", "write_date"]
-        self.invalidate_recordset(fnames, flush=False)
 
     @api.depends("move_ids.state", "move_ids.product_uom_qty", "move_ids.picking_id.backorder_id")
     def _compute_backops_backordered_qty(self):

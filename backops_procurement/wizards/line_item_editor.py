@@ -3,7 +3,8 @@ from collections import defaultdict
 from odoo import Command, api, fields, models
 from odoo.tools import float_compare, float_is_zero
 
-from ..models.sale_order_line import PROCUREMENT_STATUSES, procurement_status
+from ..models.need_status import PROCUREMENT_STATUSES
+from ..models.sale_order_line import procurement_status
 from ..tools import without_client_context
 
 # needs listed at first, and added by each "Show more": the editor opens in the same
