@@ -49,7 +49,8 @@ class NeedStatus(models.Model):
         string="Ordering Status",
         compute="_compute_statuses",
         store=True,
-        index=True,
+        # only needs have a status: the other lines' rows stay out of the index
+        index="btree_not_null",
     )
 
     _sql_constraints = [
@@ -148,9 +149,9 @@ class NeedStatus(models.Model):
                 SELECT line.id, line.allocated,
                        CASE WHEN line.is_need THEN GREATEST(line.need - line.allocated, 0) ELSE 0 END AS remaining,
                        CASE WHEN NOT line.is_need THEN NULL
-                            WHEN ROUND(line.allocated / line.rounding) <= 0 THEN 'needs_order'
-                            WHEN ROUND(line.allocated / line.rounding) < ROUND(line.need / line.rounding) THEN 'short'
-                            WHEN ROUND(line.allocated / line.rounding) > ROUND(line.need / line.rounding) THEN 'excess'
+                            WHEN line.allocated_units <= 0 THEN 'needs_order'
+                            WHEN line.allocated_units < line.need_units THEN 'short'
+                            WHEN line.allocated_units > line.need_units THEN 'excess'
                             ELSE 'on_order' END AS status
                   FROM (
                     SELECT sol.id,
@@ -159,8 +160,12 @@ class NeedStatus(models.Model):
                                -- goods coming back on a return are no need to order
                                AND so.backops_order_type IS DISTINCT FROM 'return' AS is_need,
                            COALESCE(sol.product_uom_qty, 0)::numeric AS need,
-                           COALESCE(NULLIF(uom.rounding, 0), 0.01)::numeric AS rounding,
-                           COALESCE(alloc.quantity, 0)::numeric AS allocated
+                           COALESCE(alloc.quantity, 0)::numeric AS allocated,
+                           -- each quantity in units of the rounding, computed once
+                           ROUND(COALESCE(alloc.quantity, 0)::numeric
+                                 / COALESCE(NULLIF(uom.rounding, 0), 0.01)::numeric) AS allocated_units,
+                           ROUND(COALESCE(sol.product_uom_qty, 0)::numeric
+                                 / COALESCE(NULLIF(uom.rounding, 0), 0.01)::numeric) AS need_units
                       FROM sale_order_line sol
                       JOIN sale_order so ON so.id = sol.order_id
                  LEFT JOIN product_product product ON product.id = sol.product_id
@@ -176,6 +181,9 @@ class NeedStatus(models.Model):
                       ) alloc ON alloc.sale_line_id = sol.id
                      WHERE sol.id = ANY(%(ids)s)
                   ) line
+                -- a fence: the values are computed once per line, not again where
+                -- the WHERE below compares them
+                OFFSET 0
               ) new
              WHERE ns.id = new.id
                AND (ns.procurement_status IS DISTINCT FROM new.status
