@@ -442,9 +442,9 @@ class ProcurementAllocation(models.Model):
                     "protected": {self._fields[name] for name in values},
                 }
             )
-        allocations = self._create(data_list)
-        allocations._check_company()
-        return allocations
+        # the companies of each need and RFQ line were checked before anything was
+        # written (_check_pair_companies): what create's _check_company would check
+        return self._create(data_list)
 
     @api.model
     def _derived_values(self, quantity, need, line):

@@ -154,6 +154,7 @@ class SaleOrderLine(models.Model):
         statuses = dict(self._fields["procurement_status"]._description_selection(self.env))
         Allocation = self.env["backops.procurement.allocation"]
         for needs in self._procurement_export_chunks(self._name, need_ids):
+            needs._backops_read_statuses()
             ordered = defaultdict(float)
             for need, quantity in Allocation._read_group(
                 [("sale_line_id", "in", needs.ids), ("purchase_state", "in", ("purchase", "done"))],

@@ -5,6 +5,7 @@ from odoo.exceptions import UserError
 from odoo.tools import SQL, float_compare, float_round
 
 from ..tools import check_not_derived, take_pending
+from .need_status import STATUS_FIELDS
 from .sale_order_line_fulfilment import FULFILMENT_FIELDS
 
 # what the addon derives on sale lines: never written by hand
@@ -104,6 +105,21 @@ class SaleOrderLine(models.Model):
         if fname == "backops_need_status_id":
             return SQL.identifier(alias, "id")
         return super()._field_to_sql(alias, fname, query, flush)
+
+    def _backops_read_statuses(self):
+        """Put the ordering statuses of these lines in the cache at once: one query
+        per thousand lines. Read line by line, each of the three related fields costs
+        a compute per line, which shows when thousands of needs are read together
+        (Create RFQs, the export). Callers have checked that the user reads the lines."""
+        lines = self.browse(self._ids if all(self._ids) else [line_id for line_id in self._ids if line_id])
+        # sudo: the rows are read through the lines' fields, which are sudo too
+        rows = self.env["backops.need.status"].sudo().browse(lines._ids)
+        rows.fetch(list(STATUS_FIELDS))
+        cache = self.env.cache
+        for fname in STATUS_FIELDS:
+            values = cache.get_until_miss(rows, rows._fields[fname])
+            if len(values) == len(rows):  # else a row is missing: read as usual
+                cache.insert_missing(lines, lines._fields[fname], values)
 
     @api.model
     def _create(self, data_list):

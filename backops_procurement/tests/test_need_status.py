@@ -205,3 +205,43 @@ class TestNeedStatusRows(ProcurementCommon):
                     self.cart_line.with_user(outsider).read(["procurement_status", "procurement_remaining_qty"])
                 else:
                     self.cart_line.with_user(outsider).web_read({"procurement_status": {}})
+
+    def test_statuses_read_at_once_are_those_of_the_fields(self):
+        rfq = self._create_rfq(self.vendor_a, [(self.golf_cart, 50)])
+        allocation = self._allocate(self.cart_line, rfq.order_line, 20)
+        lines = self.order.order_line
+        expected = {line.id: (line.procurement_status, line.procurement_remaining_qty) for line in lines}
+        self.assertEqual(expected[self.cart_line.id], ("short", 30))
+        # a change not yet computed: the read computes it first
+        allocation.quantity = 50
+        self.env.invalidate_all()
+        lines._backops_read_statuses()
+        self.assertEqual(
+            (
+                self.cart_line.procurement_status,
+                self.cart_line.procurement_remaining_qty,
+                self.cart_line.procurement_allocated_qty,
+            ),
+            ("on_order", 0, 50),
+        )
+        self.assertEqual(self.pa_line.procurement_status, False)
+        # one query whatever the number of lines
+        orders = self.env["sale.order"].create(
+            [
+                {
+                    "partner_id": self.customer.id,
+                    "order_line": [Command.create({"product_id": self.golf_cart.id, "product_uom_qty": 2})] * count,
+                }
+                for count in (3, 60)
+            ]
+        )
+        orders.action_confirm()
+        for order, count in zip(orders, (3, 60), strict=True):
+            lines = order.order_line
+            self.assertEqual(len(lines), count)
+            self.env.flush_all()
+            self.env.invalidate_all()
+            with self.assertQueryCount(1):
+                lines._backops_read_statuses()
+            with self.assertQueryCount(0):
+                self.assertEqual(set(lines.mapped("procurement_status")), {"needs_order"})

@@ -30,6 +30,7 @@ class RfqCreate(models.TransientModel):
             return res
         needs = self.env["sale.order.line"].browse(context.get("active_ids", [])).exists()
         needs.check_access("read")
+        needs._backops_read_statuses()
         to_order = needs.filtered(
             lambda need: (
                 need.procurement_status in ("needs_order", "short")
@@ -87,6 +88,7 @@ class RfqCreate(models.TransientModel):
             current[(allocation.purchase_order_id.id, allocation.sale_line_id.id)] += allocation.quantity
         # rows sent to the same RFQ add up: one plan entry per RFQ
         plan = defaultdict(dict)
+        self.line_ids.need_ids._backops_read_statuses()
         for line in self.line_ids:
             order = line.purchase_order_id
             for need in line.need_ids:
