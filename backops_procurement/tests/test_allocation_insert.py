@@ -83,6 +83,37 @@ class TestAllocationInsert(ProcurementCommon):
             set((self.cart_need | self.chair_need | self.deck_need).mapped("procurement_status")), {"on_order"}
         )
 
+    def test_new_allocations_are_cached_as_stored_and_on_their_lines(self):
+        cart_line = self._line(self.rfq_a, self.golf_cart)
+        deck_line = self._line(self.rfq_a, self.stage_deck)
+        # read before: the lines' allocations are in the cache, empty
+        self.assertFalse(self.cart_need.procurement_allocation_ids | cart_line.procurement_allocation_ids)
+        self.assertFalse(self.rfq_b.order_line.procurement_allocation_ids)
+        allocations = (
+            self.env["backops.procurement.allocation"]
+            .with_user(self.buyer)
+            .create(
+                [
+                    {"sale_line_id": self.cart_need.id, "purchase_line_id": cart_line.id, "quantity": 6},
+                    {"sale_line_id": self.chair_need.id, "purchase_line_id": self.rfq_b.order_line.id, "quantity": 24},
+                    # more digits than the unit's precision: rounded as the ORM rounds it
+                    {"sale_line_id": self.deck_need.id, "purchase_line_id": deck_line.id, "quantity": 2.0004321},
+                ]
+            )
+        )
+        # in the order given, and on their lines without reading them again
+        self.assertEqual(allocations.sale_line_id, self.cart_need | self.chair_need | self.deck_need)
+        self.assertEqual(self.cart_need.procurement_allocation_ids, allocations[0])
+        self.assertEqual(cart_line.procurement_allocation_ids, allocations[0])
+        self.assertEqual(self.rfq_b.order_line.procurement_allocation_ids, allocations[1])
+        names = ["quantity", "purchase_uom_qty", "received_qty", "company_id", "partner_id", "is_automatic"]
+        cached = [tuple(allocation[name] for name in names) for allocation in allocations]
+        self.env.invalidate_all()
+        self.assertEqual([tuple(allocation[name] for name in names) for allocation in allocations], cached)
+        digits = self.env["decimal.precision"].precision_get("Product Unit of Measure")
+        self.assertEqual(allocations[2].quantity, round(2.0004321, digits))
+        self.assertEqual(self.deck_need.procurement_allocated_qty, round(2.0004321, digits))
+
     def test_forged_log_values_and_context_defaults_change_nothing(self):
         """An RPC caller passing log values, or defaults in its context for what
         allocations derive, gets the same rows as anyone else."""
