@@ -486,13 +486,22 @@ CORE_COLUMNS = {
 }
 
 
-def snapshot(env, schema):
+def snapshot(env, schema, kept=None):
     """Every row of the addon's tables, and of Odoo's tables it adds columns to (those
-    columns and Odoo's own key columns), as JSON values."""
+    columns and Odoo's own key columns), as JSON values. ``kept``: {table: columns}
+    of an earlier snapshot whose columns are read too where the table still has
+    them (a field no longer stored leaves its column, as Odoo does)."""
     columns = {table: {"id", *names} for table, names in CORE_COLUMNS.items()}
     for field in schema["fields"]:
         if field["column"] and field["table"] not in schema["tables"]:
             columns.setdefault(field["table"], {"id"}).add(field["name"])
+    for table, names in (kept or {}).items():
+        if table in columns and table not in schema["tables"]:
+            env.cr.execute(
+                "SELECT column_name FROM information_schema.columns WHERE table_name = %s AND column_name = ANY(%s)",
+                [table, list(names)],
+            )
+            columns[table].update(name for (name,) in env.cr.fetchall())
     for table in schema["tables"] + schema["relations"]:
         env.cr.execute("SELECT column_name FROM information_schema.columns WHERE table_name = %s", [table])
         columns[table] = {name for (name,) in env.cr.fetchall()} - {"write_date", "write_uid"}
@@ -820,7 +829,8 @@ def phase_check_upgraded(env, args):
 
     schema = addon_schema(env)
     computed = {(f["table"], f["name"]) for f in schema["fields"] if f["computed"]}
-    after = snapshot(env, schema)
+    before_columns = {table: data["columns"] for table, data in before.items()}
+    after = snapshot(env, schema, before_columns)
 
     # ---- every row and column of the previous version is kept
     kept = recomputed = 0
@@ -878,7 +888,7 @@ def phase_check_upgraded(env, args):
             records = records_by_model.setdefault(field["model"], model.with_context(active_test=False).search([]))
             env.add_to_compute(model._fields[field["name"]], records)
     env.flush_all()
-    recomputed_now = snapshot(env, schema)
+    recomputed_now = snapshot(env, schema, before_columns)
     cr.execute("ROLLBACK TO SAVEPOINT lifecycle_recompute")
     env.invalidate_all()
     stale = []
@@ -896,6 +906,32 @@ def phase_check_upgraded(env, args):
         f"each of the {count} stored computed fields holds what the current code computes",
         "\n  ".join(stale[:20]),
     )
+
+    # ---- the needs' statuses, kept on the sale lines before 18.0.1.2.0, have their rows
+    cr.execute(
+        """SELECT count(*) FROM sale_order_line sol
+            WHERE NOT EXISTS (SELECT 1 FROM backops_need_status ns WHERE ns.id = sol.id)"""
+    )
+    missing = cr.fetchone()[0]
+    check(not missing, "every sale line has its ordering status row (backops_need_status)", missing)
+    cr.execute(
+        """SELECT count(*) FROM information_schema.columns
+            WHERE table_name = 'sale_order_line' AND column_name = 'procurement_status'"""
+    )
+    if cr.fetchone()[0]:
+        cr.execute(
+            """SELECT count(*), count(*) FILTER (
+                      WHERE sol.procurement_status IS DISTINCT FROM ns.procurement_status
+                         OR COALESCE(sol.procurement_allocated_qty, 0) != COALESCE(ns.procurement_allocated_qty, 0)
+                         OR COALESCE(sol.procurement_remaining_qty, 0) != COALESCE(ns.procurement_remaining_qty, 0))
+                 FROM sale_order_line sol JOIN backops_need_status ns ON ns.id = sol.id"""
+        )
+        lines, moved_changed = cr.fetchone()
+        check(
+            not moved_changed,
+            f"the statuses of the {lines} sale lines are in their rows as the lines held them",
+            moved_changed,
+        )
 
     # ---- the fields the new version adds are filled on existing records
     old_fields = {(f["model"], f["name"]) for f in schema_before["fields"]}
