@@ -1,6 +1,6 @@
 from collections import defaultdict
 
-from odoo import Command, api, models
+from odoo import Command, api, fields, models
 from odoo.exceptions import AccessError, UserError
 from odoo.tools import SQL, float_compare, float_is_zero, float_round
 
@@ -15,6 +15,14 @@ class SaleOrder(models.Model):
     less the handling charge, through Odoo's own invoicing."""
 
     _inherit = "sale.order"
+
+    # the inverse of the return lines' link (sale_order_line_return.py): Odoo finds
+    # the lines whose handling charge a delivered quantity changes through it, read
+    # once per order and then kept in the cache, instead of a search of the lines
+    # on each change of a line of any order
+    backops_return_line_ids = fields.One2many(
+        "sale.order.line", "backops_return_order_id", string="Return Lines", readonly=True
+    )
 
     # ------------------------------------------------------------------
     # Create Return

@@ -1,4 +1,7 @@
+from unittest.mock import patch
+
 from odoo import Command
+from odoo.sql_db import Cursor
 from odoo.tests import tagged
 
 from .common import ProcurementCommon
@@ -160,3 +163,28 @@ class TestOneLineChangeStaysOnTheLine(ProcurementCommon):
         self.env.flush_all()
         self.assertEqual(line.qty_to_invoice, 2)
         self.assertEqual(others.mapped("qty_to_invoice"), [0.0] * 7)
+
+    def test_the_return_lines_are_looked_up_once_per_order_not_per_change(self):
+        # goods: confirming creates their delivery, and every move made marks what
+        # Odoo derives from the delivered quantities, the handling charge included
+        products = [
+            self._create_product(f"Speaker Stack {i}", subject=False, type="consu", is_storable=True) for i in range(12)
+        ]
+        order = self._create_sale_order([(product, 2) for product in products], confirm=False)
+        self.env.flush_all()
+        lookups = []
+        execute = Cursor.execute
+
+        def counting(cursor, query, params=None, log_exceptions=True):
+            if "backops_return_order_id" in str(getattr(query, "code", query)).split("FROM", 1)[-1]:
+                lookups.append(query)
+            return execute(cursor, query, params, log_exceptions)
+
+        with patch.object(Cursor, "execute", counting):
+            order.action_confirm()
+            self.env.flush_all()
+        self.assertEqual(order.picking_ids.move_ids.product_id, order.order_line.product_id)
+        # a search of the lines by their return order, once (then in the cache),
+        # not once per move or line (5 for these 12 lines before, 249 on confirming
+        # the 100-line order of bench/overhead.py)
+        self.assertLessEqual(len(lookups), 2, lookups)
