@@ -588,9 +588,11 @@ def check_load_invariants(env):
 
     cr.execute(
         """
-        SELECT sol.id, sol.procurement_allocated_qty, COALESCE(alloc.quantity, 0), sol.procurement_status,
+        SELECT sol.id, ns.procurement_allocated_qty, COALESCE(alloc.quantity, 0), ns.procurement_status,
                sol.product_uom_qty, uom.rounding
           FROM sale_order_line sol
+          -- the statuses are kept in the lines' rows of backops_need_status (same ids)
+          JOIN backops_need_status ns ON ns.id = sol.id
           JOIN uom_uom uom ON uom.id = sol.product_uom
      LEFT JOIN (SELECT alloc.sale_line_id, SUM(alloc.quantity) AS quantity
                   FROM backops_procurement_allocation alloc
@@ -598,7 +600,7 @@ def check_load_invariants(env):
                   JOIN purchase_order po ON po.id = pol.order_id
                  WHERE po.state != 'cancel'
               GROUP BY alloc.sale_line_id) alloc ON alloc.sale_line_id = sol.id
-         WHERE sol.procurement_status IS NOT NULL OR alloc.quantity IS NOT NULL
+         WHERE ns.procurement_status IS NOT NULL OR alloc.quantity IS NOT NULL
         """
     )
     rows = cr.fetchall()
