@@ -106,9 +106,7 @@ def clone_orders(env, template, count, prefix):
     )
     # each sale line has its status row, inserted with it; the statuses are computed
     # as for any new line (one query, whatever the number)
-    line_ids = [row[0] for row in cr.fetchall()]
-    cr.execute("INSERT INTO backops_need_status (id, line_id) SELECT i, i FROM unnest(%s::int[]) i", [line_ids])
-    env["backops.need.status"].browse(line_ids)._backops_mark_to_compute()
+    env["backops.need.status"]._backops_insert_for(env["sale.order.line"].browse([row[0] for row in cr.fetchall()]))
     env.flush_all()
     return order_ids
 

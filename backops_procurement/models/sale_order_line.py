@@ -4,7 +4,7 @@ from odoo import api, fields, models
 from odoo.exceptions import UserError
 from odoo.tools import SQL, float_compare, float_round
 
-from ..tools import check_not_derived, take_pending
+from ..tools import check_not_derived
 from .need_status import STATUS_FIELDS
 from .sale_order_line_fulfilment import FULFILMENT_FIELDS
 
@@ -111,7 +111,7 @@ class SaleOrderLine(models.Model):
         per thousand lines. Read line by line, each of the three related fields costs
         a compute per line, which shows when thousands of needs are read together
         (Create RFQs, the export). Callers have checked that the user reads the lines."""
-        lines = self.browse(self._ids if all(self._ids) else [line_id for line_id in self._ids if line_id])
+        lines = self.browse([line_id for line_id in self._ids if line_id])
         # sudo: the rows are read through the lines' fields, which are sudo too
         rows = self.env["backops.need.status"].sudo().browse(lines._ids)
         rows.fetch(list(STATUS_FIELDS))
@@ -126,10 +126,6 @@ class SaleOrderLine(models.Model):
         lines = super()._create(data_list)
         self.env["backops.need.status"]._backops_insert_for(lines)
         return lines
-
-    def _backops_take_pending(self, fnames):
-        """See :func:`take_pending`."""
-        return take_pending(self, fnames)
 
     def _procurement_label(self):
         """How messages name a need: its sale order and product."""

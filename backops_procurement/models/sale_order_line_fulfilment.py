@@ -3,6 +3,8 @@ from datetime import timedelta
 from odoo import api, fields, models
 from odoo.tools import SQL, float_compare, float_round
 
+from ..tools import take_pending
+
 # the stages of a need's units, least advanced first
 FULFILMENT_STATUSES = [
     ("to_order", "Need to Order"),
@@ -149,8 +151,8 @@ class SaleOrderLine(models.Model):
             line.update(dict.fromkeys(FULFILMENT_FIELDS, False))
             line.backops_fulfilment_status = line._backops_status_from(0.0, 0.0, 0.0)
         if stored:
-            # every pending line at once (see _update_procurement_values for why SQL)
-            stored._backops_take_pending(FULFILMENT_FIELDS)._update_backops_fulfilment()
+            # every pending line at once (see backops.need.status._update_statuses for why SQL)
+            take_pending(stored, FULFILMENT_FIELDS)._update_backops_fulfilment()
 
     def _backops_status_from(self, ordered, received, ready):
         self.ensure_one()
